@@ -1,0 +1,46 @@
+# Set-up, run and test. `make run` and `make test` are all a newcomer needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PO := $(wildcard board/translations/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: install run test lint translations-extract translations-update worker clean
+
+install: $(VENV)/.installed $(MO)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	@echo "Worker started (mail goes to the log unless SMTP_URL is set)."
+	@trap 'kill 0' INT TERM EXIT; $(FLASK) worker & \
+	  echo "Serving on http://127.0.0.1:5000 (Ctrl-C stops)"; \
+	  $(FLASK) run --host 127.0.0.1 --port 5000
+
+worker: install
+	$(FLASK) worker
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check board tests
+
+translations-extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o board/translations/messages.pot .
+
+translations-update: translations-extract
+	$(BIN)/pybabel update -i board/translations/messages.pot -d board/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) $(MO) test-artifacts

@@ -1,0 +1,68 @@
+"""The community board and Travaux status platform."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from board import config, errors, i18n, security
+from board.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, commands and error pages."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("BOARD_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(config.load(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    login_manager.init_app(app)
+
+    from board.accounts import cli as accounts_cli
+    from board.accounts import views as accounts_views
+    from board.forum import views as forum_views
+    from board.outbox import cli as outbox_cli
+
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(forum_views.bp)
+    app.register_blueprint(i18n.bp)
+    accounts_cli.register(app)
+    outbox_cli.register(app)
+
+    from board import demo
+
+    demo.register(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    _sqlite_pragmas(app)
+    return app
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """SQLite runs in WAL mode with foreign keys enforced, on every connection."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()

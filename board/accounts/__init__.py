@@ -1,0 +1,1 @@
+"""Users, registration, login, email confirmation, the audit log."""

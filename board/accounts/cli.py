@@ -1,0 +1,33 @@
+"""`flask users ...`: manage accounts from the command line."""
+
+import click
+from flask.cli import AppGroup
+
+from board.accounts import services
+from board.accounts.models import ROLES
+from board.extensions import db
+
+users = AppGroup("users", help="Manage user accounts.")
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+def create(email: str, name: str, password: str, role: str):
+    """Create a confirmed user, non-interactively."""
+    if services.find_by_email(email) is not None:
+        raise click.ClickException(f"a user with the email {email} already exists")
+    if services.name_taken(name):
+        raise click.ClickException(f"the display name {name!r} is already taken")
+    if len(password) < 10:
+        raise click.ClickException("the password needs at least 10 characters")
+    user = services.create_user(email, name, password, role=role, confirmed=True)
+    services.record(None, "user.create", "user", user.id, role=role, via="cli")
+    db.session.commit()
+    click.echo(f"created {role} {user.name} <{user.email}> (id {user.id})")
+
+
+def register(app) -> None:
+    app.cli.add_command(users)

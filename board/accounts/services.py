@@ -1,0 +1,241 @@
+"""Account operations: registration, confirmation, login, password and email changes, audit."""
+
+import hmac
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from board.accounts.models import AuditLog, User
+from board.clock import now
+from board.extensions import db
+from board.outbox.services import queue_mail
+from board.urls import absolute
+
+# A real hash of nothing, so a login for an unknown email costs as much as a real one.
+_DUMMY_HASH = None
+
+
+class AccountError(ValueError):
+    """A request that cannot be honoured; its message is shown to the user."""
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def name_taken(name: str, except_user: User | None = None) -> bool:
+    stmt = select(User.id).where(func.lower(User.name) == name.strip().lower())
+    if except_user is not None:
+        stmt = stmt.where(User.id != except_user.id)
+    return db.session.scalar(stmt) is not None
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def create_user(email: str, name: str, password: str, role: str = "member",
+                confirmed: bool = False, locale: str | None = None) -> User:
+    """Add a user to the session (the caller commits)."""
+    user = User(email=normalize_email(email), name=name.strip(), role=role, locale=locale,
+                password_hash=hash_password(password), confirmed_at=now() if confirmed else None)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def register(email: str, name: str, password: str, locale: str | None) -> User | None:
+    """Open an account and queue its confirmation mail. When the email is already registered,
+    the owner is told by mail instead, and None is returned: the page says the same either way."""
+    existing = find_by_email(email)
+    if existing is not None:
+        queue_mail(existing.email, "already_registered", existing.locale, user=existing,
+                   login_url=absolute(url_for("accounts.login")),
+                   reset_url=absolute(url_for("accounts.reset_request")))
+        db.session.commit()
+        return None
+    user = create_user(email, name, password, locale=locale)
+    send_confirmation(user)
+    db.session.commit()
+    return user
+
+
+# Signed tokens ----------------------------------------------------------------------------
+
+class _ClockSigner(TimestampSigner):
+    """Signs with the application's clock, so that tests can move past an expiry."""
+
+    def get_timestamp(self) -> int:
+        return int(now().timestamp())
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"board.{purpose}",
+                                  signer=_ClockSigner)
+
+
+def make_token(purpose: str, *values) -> str:
+    return _serializer(purpose).dumps(list(values))
+
+
+def read_token(purpose: str, token: str, max_age: int) -> list:
+    """The values signed in `token`; AccountError when it is forged, expired or malformed."""
+    try:
+        values = _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired as error:
+        raise AccountError("expired") from error
+    except BadSignature as error:
+        raise AccountError("invalid") from error
+    if not isinstance(values, list):
+        raise AccountError("invalid")
+    return values
+
+
+def send_confirmation(user: User) -> None:
+    token = make_token("confirm", user.id, user.email)
+    queue_mail(user.email, "confirm", user.locale, user=user,
+               url=absolute(url_for("accounts.confirm", token=token)))
+
+
+def confirm_email(token: str) -> User:
+    """Mark the address in `token` as confirmed. AccountError when the link is not valid."""
+    user_id, email = read_token("confirm", token, current_app.config["CONFIRM_MAX_AGE"])
+    user = db.session.get(User, user_id)
+    if user is None or user.email != email:
+        raise AccountError("invalid")
+    if user.confirmed_at is None:
+        user.confirmed_at = now()
+        db.session.commit()
+    return user
+
+
+# Login and passwords -----------------------------------------------------------------------
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (same cost either way)."""
+    global _DUMMY_HASH
+    user = find_by_email(email)
+    if user is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_password("not a password")
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        return None
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link when the address is registered; do nothing visible otherwise."""
+    user = find_by_email(email)
+    if user is None or not user.is_active:
+        return
+    token = make_token("reset", user.id, user.session_version)
+    queue_mail(user.email, "reset", user.locale, user=user,
+               url=absolute(url_for("accounts.reset", token=token)))
+    db.session.commit()
+
+
+def user_for_reset(token: str) -> User:
+    """The user a reset link belongs to; a used link (password changed since) is invalid."""
+    user_id, version = read_token("reset", token, current_app.config["RESET_MAX_AGE"])
+    user = db.session.get(User, user_id)
+    if user is None or not hmac.compare_digest(str(user.session_version), str(version)):
+        raise AccountError("invalid")
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password and end every other session of the user."""
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    # Following a link from the mailbox proves the address too.
+    if user.confirmed_at is None:
+        user.confirmed_at = now()
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password_hash(user.password_hash, current):
+        raise AccountError("wrong-password")
+    set_password(user, new)
+
+
+# Profile and email -------------------------------------------------------------------------
+
+def update_profile(user: User, name: str, locale: str | None) -> None:
+    if name_taken(name, except_user=user):
+        raise AccountError("name-taken")
+    user.name = name.strip()
+    user.locale = locale or None
+    db.session.commit()
+
+
+def request_email_change(user: User, new_email: str, password: str) -> None:
+    """Mail a confirmation link to the new address; the change happens when it is followed."""
+    if not check_password_hash(user.password_hash, password):
+        raise AccountError("wrong-password")
+    new_email = normalize_email(new_email)
+    if find_by_email(new_email) is None:
+        token = make_token("email", user.id, new_email, user.session_version)
+        queue_mail(new_email, "change_email", user.locale, user=user, new_email=new_email,
+                   url=absolute(url_for("accounts.confirm_email_change", token=token)))
+    # Tell the current address too, so that a hijacked session cannot take the account quietly.
+    queue_mail(user.email, "email_change_requested", user.locale, user=user, new_email=new_email)
+    db.session.commit()
+
+
+def confirm_email_change(token: str) -> User:
+    user_id, new_email, version = read_token("email", token, current_app.config["CONFIRM_MAX_AGE"])
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version:
+        raise AccountError("invalid")
+    if find_by_email(new_email) is not None:
+        raise AccountError("email-taken")
+    user.email = new_email
+    user.confirmed_at = now()
+    db.session.commit()
+    return user
+
+
+# Audit log ---------------------------------------------------------------------------------
+
+def record(actor: User | None, action: str, target_type: str, target_id: int | None,
+           **details) -> AuditLog:
+    """Add a staff action to the audit log, in the caller's transaction."""
+    entry = AuditLog(actor_id=actor.id if actor else None, action=action,
+                     target_type=target_type, target_id=target_id, details=details)
+    db.session.add(entry)
+    return entry
+
+
+# Administration ----------------------------------------------------------------------------
+
+def set_role(user: User, role: str, actor: User) -> None:
+    """Give `user` another role. Admins cannot change their own, so one always remains."""
+    if user.id == actor.id:
+        raise AccountError("self")
+    if user.role != role:
+        record(actor, "user.role", "user", user.id, before=user.role, after=role)
+        user.role = role
+    db.session.commit()
+
+
+def set_disabled(user: User, disabled: bool, actor: User) -> None:
+    """Disable an account (its sessions end at once) or enable it again."""
+    if user.id == actor.id:
+        raise AccountError("self")
+    if disabled and user.disabled_at is None:
+        user.disabled_at = now()
+        user.session_version += 1
+        record(actor, "user.disable", "user", user.id)
+    elif not disabled and user.disabled_at is not None:
+        user.disabled_at = None
+        record(actor, "user.enable", "user", user.id)
+    db.session.commit()

@@ -1,0 +1,260 @@
+"""Register, confirm, log in and out, reset a password, manage the account."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from board.accounts import forms, services
+from board.accounts.models import User
+from board.accounts.services import AccountError
+from board.extensions import db, limiter, login_manager
+from board.i18n import select_locale
+from board.permissions import login_required, role_required
+from board.urls import safe_next
+
+bp = Blueprint("accounts", __name__)
+
+TOKEN_ERRORS = {
+    "expired": lambda: _("This link has expired. Please ask for a new one."),
+    "invalid": lambda: _("This link is not valid, or has already been used."),
+    "email-taken": lambda: _("This address is already used by another account."),
+}
+
+
+@login_manager.user_loader
+def load_user(key: str) -> User | None:
+    user_id, _sep, version = key.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or str(user.session_version) != version or not user.is_active:
+        return None
+    return user
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect("/")
+    form = forms.RegisterForm()
+    if form.validate_on_submit():
+        if services.name_taken(form.name.data):
+            form.name.errors.append(_("This display name is already taken."))
+        else:
+            services.register(form.email.data, form.name.data, form.password.data,
+                              locale=select_locale())
+            return render_template("accounts/check_mail.html", email=form.email.data)
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    """Show a button: mail scanners that follow links must not confirm anything."""
+    return render_template("accounts/confirm.html", form=forms.ConfirmForm(), token=token)
+
+
+@bp.post("/confirm/<token>")
+def confirm_post(token: str):
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        user = services.confirm_email(token)
+    except AccountError as error:
+        flash(TOKEN_ERRORS[str(error)](), "error")
+        return redirect(url_for("accounts.account" if current_user.is_authenticated
+                                else "accounts.login"))
+    flash(_("Thank you, your email address is confirmed."), "success")
+    if not current_user.is_authenticated:
+        login_user(user)
+    return redirect("/")
+
+
+@bp.post("/confirm/resend")
+@login_required
+@limiter.limit("5 per hour")
+def resend_confirmation():
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    if not current_user.is_confirmed:
+        services.send_confirmation(current_user)
+        db.session.commit()
+    flash(_("A new confirmation link is on its way to %(email)s.", email=current_user.email),
+          "info")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or "/")
+    form = forms.LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            return redirect(next_url or "/")
+        form.password.errors.append(_("Wrong email address or password."))
+    return render_template("accounts/login.html", form=form, next=next_url)
+
+
+@bp.post("/logout")
+def logout():
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect("/")
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 20 per hour", methods=["POST"])
+def reset_request():
+    form = forms.ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        return render_template("accounts/check_mail.html", email=form.email.data, reset=True)
+    return render_template("accounts/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    try:
+        user = services.user_for_reset(token)
+    except AccountError as error:
+        flash(TOKEN_ERRORS[str(error)](), "error")
+        return redirect(url_for("accounts.reset_request"))
+    form = forms.ResetForm()
+    if form.validate_on_submit():
+        services.set_password(user, form.password.data)
+        login_user(user)
+        flash(_("Your password has been changed."), "success")
+        return redirect("/")
+    return render_template("accounts/reset.html", form=form)
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return _account_page()
+
+
+def _account_page(profile=None, email=None, password=None, status=200):
+    profile = profile or forms.ProfileForm(obj=current_user, formdata=None)
+    if profile.locale.data is None:
+        profile.locale.data = ""
+    return render_template(
+        "accounts/account.html",
+        profile=profile,
+        email_form=email or forms.EmailForm(formdata=None),
+        password_form=password or forms.PasswordForm(formdata=None),
+        confirm_form=forms.ConfirmForm(),
+    ), status
+
+
+@bp.post("/account/profile")
+@login_required
+def update_profile():
+    form = forms.ProfileForm()
+    if form.validate_on_submit():
+        try:
+            services.update_profile(current_user, form.name.data, form.locale.data)
+        except AccountError:
+            form.name.errors.append(_("This display name is already taken."))
+        else:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.account"))
+    return _account_page(profile=form, status=422)
+
+
+@bp.post("/account/email")
+@login_required
+@limiter.limit("10 per hour")
+def change_email():
+    form = forms.EmailForm()
+    if form.validate_on_submit():
+        try:
+            services.request_email_change(current_user, form.email.data, form.password.data)
+        except AccountError:
+            form.password.errors.append(_("Wrong password."))
+        else:
+            flash(_("To finish, follow the link we sent to %(email)s.", email=form.email.data),
+                  "info")
+            return redirect(url_for("accounts.account"))
+    return _account_page(email=form, status=422)
+
+
+@bp.get("/account/email/<token>")
+def confirm_email_change(token: str):
+    return render_template("accounts/confirm.html", form=forms.ConfirmForm(), token=token,
+                           email_change=True)
+
+
+@bp.post("/account/email/<token>")
+def confirm_email_change_post(token: str):
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        user = services.confirm_email_change(token)
+    except AccountError as error:
+        flash(TOKEN_ERRORS[str(error)](), "error")
+        return redirect(url_for("accounts.account"))
+    flash(_("Your email address is now %(email)s.", email=user.email), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/account/password")
+@login_required
+@limiter.limit("10 per hour")
+def change_password():
+    form = forms.PasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data, form.password.data)
+        except AccountError:
+            form.current.errors.append(_("Wrong password."))
+        else:
+            login_user(current_user._get_current_object())
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("accounts.account"))
+    return _account_page(password=form, status=422)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+
+
+@bp.get("/admin/users")
+@role_required("admin")
+def admin_users():
+    query = request.args.get("q", "").strip()[:100]
+    stmt = select(User).order_by(User.created_at.desc(), User.id.desc())
+    if query:
+        pattern = f"%{query.lower()}%"
+        stmt = stmt.where(func.lower(User.name).like(pattern) | User.email.like(pattern))
+    page = db.paginate(stmt, per_page=50, max_per_page=100)
+    return render_template("accounts/admin_users.html", page=page, query=query,
+                           form=forms.UserAdminForm(formdata=None))
+
+
+@bp.post("/admin/users/<int:user_id>")
+@role_required("admin")
+def admin_user(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = forms.UserAdminForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_role(user, form.role.data, current_user)
+        services.set_disabled(user, form.disabled.data, current_user)
+    except AccountError:
+        flash(_("You cannot change your own role or disable your own account."), "error")
+    else:
+        flash(_("%(name)s is saved.", name=user.name), "success")
+    return redirect(url_for("accounts.admin_users", q=request.args.get("q") or None))

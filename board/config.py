@@ -1,0 +1,69 @@
+"""Settings, read from the environment with working defaults (DESIGN.md, Settings)."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _secret_key(instance_path: str) -> str:
+    """Return SECRET_KEY, or the one generated on first start and kept in the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Exclusive creation: two processes starting together keep the same key.
+        try:
+            with open(path, "x", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+    return path.read_text(encoding="ascii").strip()
+
+
+def _database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "board.sqlite3")
+    # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg 3 spelt out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load(instance_path: str) -> dict:
+    """Build the configuration mapping for create_app()."""
+    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    redis_url = os.environ.get("REDIS_URL", "")
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": base_url,
+        "PREFERRED_URL_SCHEME": "https" if base_url.startswith("https") else "http",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": base_url.startswith("https"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": base_url.startswith("https"),
+        "MAX_CONTENT_LENGTH": 512 * 1024,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SMTP_URL": os.environ.get("SMTP_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Communauté <communaute@localhost>"),
+        "OUTBOX_RETRY_SECONDS": int(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
+        "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
+        "TRAVAUX_EXPORT_DIR": os.environ.get("TRAVAUX_EXPORT_DIR", ""),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("BOARD_DEFAULT_LOCALE", "fr"),
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        "LANGUAGES": ("fr", "en"),
+        "PASSWORD_HASH_METHOD": "scrypt",
+        "CONFIRM_MAX_AGE": 3 * 24 * 3600,
+        "RESET_MAX_AGE": 2 * 3600,
+        "THREADS_PER_PAGE": 30,
+        "POSTS_PER_PAGE": 20,
+    }

@@ -1,0 +1,162 @@
+"""`flask demo`: a believable French board, loaded into an empty database only."""
+
+from datetime import timedelta
+
+import click
+from sqlalchemy import func, select
+
+from board.accounts import services as accounts
+from board.accounts.models import User
+from board.clock import now
+from board.extensions import db
+from board.forum import services as forum
+from board.forum.models import Post, Thread
+from board.markup import render
+
+ADMIN = ("admin@exemple.org", "Camille (équipe)", "admin-demo-2026")
+MODERATOR = ("moderation@exemple.org", "Luc (modération)", "modo-demo-2026")
+MEMBER_PASSWORD = "membre-demo-2026"
+MEMBERS = [
+    "Sophie M.", "Karim B.", "Julien D.", "Élodie R.", "Thomas L.", "Nadia K.",
+    "Pierre-Yves G.", "Amandine F.", "Hugo V.", "Lina T.", "Marc O.", "Chloé P.",
+]
+
+BOARDS = [
+    ("annonces", "Annonces", "Les nouvelles de l'association : offres, changements, assemblées "
+     "générales.", "public"),
+    ("hebergement-web", "Hébergement web", "Sites, PHP, fichiers, certificats : signalez un "
+     "problème ou demandez de l'aide.", "public"),
+    ("mail", "Mail", "Boîtes aux lettres, webmail, envoi et réception, filtres anti-spam.",
+     "public"),
+    ("domaines-dns", "Noms de domaine et DNS", "Enregistrement, transferts, zones DNS.",
+     "public"),
+    ("bases-de-donnees", "Bases de données", "MySQL, PostgreSQL, sauvegardes et restaurations.",
+     "public"),
+    ("equipe", "Coin de l'équipe", "Réservé aux bénévoles : coordination et suivi des "
+     "signalements.", "staff"),
+]
+
+# (board, author index or "admin"/"moderator", title, body, [(author, body, official?), ...], age)
+THREADS = [
+    ("annonces", "admin", "Bienvenue sur le nouveau forum communautaire",
+     "Bonjour à toutes et à tous,\n\nLe forum fait peau neuve. Vous pouvez y **signaler un "
+     "problème**, poser vos questions et suivre les opérations en cours.\n\n- un compte par "
+     "personne, adhérent ou non ;\n- merci de rester courtois ;\n- les réponses marquées "
+     "*officielles* viennent de l'équipe.\n\nBonne découverte !",
+     [(0, "Merci pour ce travail, c'est beaucoup plus lisible qu'avant.", False),
+      (4, "Est-ce que l'ancien historique des sujets est conservé ?", False),
+      ("admin", "Oui, les anciens sujets restent consultables en lecture seule sur "
+       "l'ancienne adresse pendant un an.", True)], 20),
+    ("hebergement-web", 1, "Erreur 503 sur mon site WordPress depuis ce matin",
+     "Bonjour,\n\nDepuis ce matin vers 8 h, mon site affiche une erreur **503 Service "
+     "Unavailable** une fois sur deux. Je n'ai rien modifié.\n\nLe site : un WordPress 6.6 "
+     "avec WooCommerce, PHP 8.2.\n\nQuelqu'un d'autre a le même souci ?",
+     [(2, "Pareil chez moi, sur deux sites différents (un Dokuwiki et un Nextcloud).", False),
+      (5, "Idem, c'est très lent et parfois 503. Serveur web7 si ça peut aider.", False),
+      ("moderator", "Merci pour vos retours, nous regardons du côté de web7. Pouvez-vous "
+       "préciser l'heure exacte de vos dernières erreurs ?", True),
+      (1, "Dernière erreur à 9 h 42 pour moi.", False)], 2),
+    ("hebergement-web", 3, "Certificat Let's Encrypt non renouvelé",
+     "Mon certificat a expiré hier alors que le renouvellement automatique est coché. Le "
+     "navigateur affiche `NET::ERR_CERT_DATE_INVALID`.\n\nY a-t-il une manipulation à faire ?",
+     [("moderator", "Le renouvellement échoue si un enregistrement `AAAA` pointe ailleurs. "
+       "Vérifiez votre zone DNS : l'IPv6 doit pointer vers notre serveur.", True),
+      (3, "C'était exactement ça, un vieil AAAA oublié. Merci !", False)], 9),
+    ("hebergement-web", 6, "Limite de mémoire PHP pour un import",
+     "Bonjour, j'ai besoin de monter `memory_limit` à 512M pour un import ponctuel. "
+     "Est-ce possible via un fichier `.user.ini` ?",
+     [(7, "Oui, ça marche chez moi avec `.user.ini` à la racine, il faut attendre 5 minutes.",
+       False)], 15),
+    ("mail", 4, "Mails refusés par Gmail : « 550 5.7.26 unauthenticated »",
+     "Depuis hier, mes messages vers des adresses Gmail reviennent avec l'erreur :\n\n"
+     "```\n550-5.7.26 This mail is unauthenticated, which poses a security risk\n```\n\n"
+     "J'envoie via le webmail. Mon domaine est chez vous.",
+     [(8, "Vérifiez que l'enregistrement SPF de votre domaine inclut bien nos serveurs.", False),
+      ("admin", "Un enregistrement DKIM manquait sur une partie des domaines créés en "
+       "octobre. C'est corrigé, les nouveaux envois passent. Désolés pour la gêne.", True)], 4),
+    ("mail", 9, "Webmail très lent ce soir",
+     "Le webmail met plus de 30 secondes à ouvrir un message. Les clients IMAP (Thunderbird) "
+     "sont lents aussi.",
+     [(10, "Chez moi aussi, depuis 20 h environ.", False),
+      (11, "Même constat, l'envoi fonctionne mais la réception traîne.", False)], 0),
+    ("mail", 2, "Configurer un répondeur automatique",
+     "Où se trouve l'option de message d'absence dans le nouveau panel ?",
+     [(0, "Dans *Mail > Boîtes > Filtres*, onglet « Vacances ».", False)], 30),
+    ("domaines-dns", 5, "Transfert de domaine bloqué en « attente »",
+     "J'ai lancé le transfert de mon `.fr` il y a 6 jours, il est toujours en attente. Le "
+     "code d'autorisation a été accepté.",
+     [("moderator", "Les transferts `.fr` demandent la validation du titulaire par mail "
+       "auprès de l'Afnic. Regardez vos spams, le message vient de l'ancien bureau "
+       "d'enregistrement.", True)], 12),
+    ("domaines-dns", 7, "Ajouter un enregistrement CAA",
+     "Le gestionnaire de zone accepte-t-il les enregistrements **CAA** ? Je voudrais "
+     "restreindre l'émission à Let's Encrypt.",
+     [(6, "Oui, type CAA dans la liste déroulante, valeur `0 issue \"letsencrypt.org\"`.",
+       False)], 40),
+    ("bases-de-donnees", 10, "Restauration d'une sauvegarde MySQL de la semaine dernière",
+     "J'ai écrasé une table par erreur. Peut-on restaurer la base telle qu'elle était "
+     "mardi dernier ?",
+     [("admin", "Oui : *Bases de données > Sauvegardes*, choisissez la date puis « Restaurer "
+       "dans une nouvelle base » pour ne rien écraser.", True),
+      (10, "Parfait, tout est revenu. Merci beaucoup !", False)], 6),
+    ("bases-de-donnees", 11, "Connexion PostgreSQL refusée depuis l'extérieur",
+     "Je n'arrive pas à me connecter à ma base PostgreSQL depuis mon poste avec psql. "
+     "Est-ce autorisé ?",
+     [(3, "Il faut passer par un tunnel SSH, l'accès direct est fermé pour la sécurité.",
+       False)], 25),
+    ("equipe", "moderator", "Suivi : lenteurs web7",
+     "Plusieurs signalements de 503 sur web7 ce matin. Charge élevée sur le stockage, à "
+     "surveiller avant d'ouvrir un incident.",
+     [("admin", "Vu. Si ça continue cet après-midi, on promeut le sujet du forum.", False)], 2),
+]
+
+
+def _author(key, admin, moderator, members):
+    return {"admin": admin, "moderator": moderator}.get(key) or members[key]
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data exists.")
+def demo(if_empty: bool):
+    """Load demonstration data into an empty database."""
+    if db.session.scalar(select(func.count(User.id))):
+        if if_empty:
+            click.echo("The database already holds data: demo not loaded.")
+            _print_logins()
+            return
+        raise click.ClickException("the database is not empty: demo data goes into an empty one")
+    admin = accounts.create_user(*ADMIN, role="admin", confirmed=True, locale="fr")
+    moderator = accounts.create_user(*MODERATOR, role="moderator", confirmed=True, locale="fr")
+    members = [
+        accounts.create_user(f"membre{i + 1}@exemple.org", name, MEMBER_PASSWORD,
+                             confirmed=True)
+        for i, name in enumerate(MEMBERS)
+    ]
+    boards = {slug: forum.create_board(slug, name, desc, vis)
+              for slug, name, desc, vis in BOARDS}
+    start = now()
+    for board, author, title, body, replies, age in THREADS:
+        opened = start - timedelta(days=age, hours=len(replies) + 1)
+        thread = Thread(board=boards[board], title=title, slug=forum.slugify(title),
+                        author=_author(author, admin, moderator, members),
+                        created_at=opened, last_activity_at=opened, pinned=board == "annonces")
+        posts = [(author, body, False)] + replies
+        for offset, (who, text, official) in enumerate(posts):
+            db.session.add(Post(thread=thread, author=_author(who, admin, moderator, members),
+                                body_source=text, body_html=render(text),
+                                official=official,
+                                created_at=opened + timedelta(minutes=37 * offset)))
+    forum.bump_all_counters()
+    click.echo("Demo data loaded.")
+    _print_logins()
+
+
+def _print_logins():
+    click.echo("Demo logins (email / password):")
+    click.echo(f"  admin      {ADMIN[0]} / {ADMIN[2]}")
+    click.echo(f"  moderator  {MODERATOR[0]} / {MODERATOR[2]}")
+    click.echo(f"  member     membre1@exemple.org / {MEMBER_PASSWORD}")
+
+
+def register(app) -> None:
+    app.cli.add_command(demo)

@@ -1,0 +1,1 @@
+"""Boards, threads, posts and their moderation."""

@@ -1,0 +1,80 @@
+"""Forum forms. Field names follow DESIGN.md: title and body."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Regexp
+
+BODY_MAX = 50_000
+TITLE_MAX = 150
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _body():
+    return TextAreaField(
+        _l("Message"),
+        validators=[
+            DataRequired(message=_l("Please write a message.")),
+            Length(max=BODY_MAX, message=_l(
+                "Your message is too long: %(max)d characters at most.", max=BODY_MAX)),
+        ],
+        description=_l("Markdown: **bold**, *italic*, `code`, lists, tables and links."),
+    )
+
+
+def _title():
+    return StringField(
+        _l("Title"),
+        validators=[
+            DataRequired(message=_l("Please give your thread a title.")),
+            Length(min=3, max=TITLE_MAX, message=_l(
+                "The title needs %(min)d to %(max)d characters.", min=3, max=TITLE_MAX)),
+        ],
+        filters=[_strip],
+    )
+
+
+class ThreadForm(FlaskForm):
+    title = _title()
+    body = _body()
+    official = BooleanField(_l("Official staff answer"))
+
+
+class ReplyForm(FlaskForm):
+    body = _body()
+    official = BooleanField(_l("Official staff answer"))
+
+
+class EditForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[Length(max=TITLE_MAX)], filters=[_strip])
+    body = _body()
+
+
+class MoveForm(FlaskForm):
+    board = SelectField(_l("Move to board"), coerce=int)
+
+
+class ActionForm(FlaskForm):
+    """Only a CSRF token, for moderation buttons."""
+
+
+class BoardForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)],
+                       filters=[_strip])
+    slug = StringField(
+        _l("Address"),
+        validators=[DataRequired(), Length(max=60), Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l(
+            "Lower-case letters, digits and dashes only, e.g. hebergement-web."))],
+        filters=[_strip],
+        description=_l("Appears in the board's address: /boards/<address>."),
+    )
+    description = TextAreaField(_l("Description"), validators=[Length(max=500)],
+                                filters=[_strip])
+    position = IntegerField(_l("Position"), validators=[NumberRange(min=0, max=1000)],
+                            default=0, description=_l("Boards are listed by increasing position."))
+    visibility = SelectField(_l("Who can see it"), choices=[
+        SelectChoice("public", _l("Everyone")), SelectChoice("staff", _l("Staff only"))])

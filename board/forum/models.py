@@ -1,0 +1,96 @@
+"""Boards, threads and posts. Counters are kept by the services, never by the models."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from board.accounts.models import User
+from board.clock import now
+from board.extensions import db
+from board.types import UTCDateTime
+
+VISIBILITIES = ("public", "staff")
+
+
+class HideableMixin:
+    """Hidden content stays in the database; visibility helpers filter it out."""
+
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+
+class Board(db.Model):
+    __tablename__ = "boards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    visibility: Mapped[str] = mapped_column(String(10), default="public")
+    # Public counts: what a guest sees (visible threads and their visible posts).
+    thread_count: Mapped[int] = mapped_column(default=0)
+    post_count: Mapped[int] = mapped_column(default=0)
+    last_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
+    )
+
+    last_post: Mapped["Post | None"] = relationship(foreign_keys=[last_post_id])
+
+    @property
+    def is_staff_only(self) -> bool:
+        return self.visibility == "staff"
+
+
+class Thread(HideableMixin, db.Model):
+    __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_listing", "board_id", "pinned", "last_activity_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(150))
+    slug: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # Visible posts, the first one included; replies = post_count - 1.
+    post_count: Mapped[int] = mapped_column(default=0)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
+    )
+
+    board: Mapped[Board] = relationship(foreign_keys=[board_id])
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    last_post: Mapped["Post | None"] = relationship(foreign_keys=[last_post_id])
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def reply_count(self) -> int:
+        return max(self.post_count - 1, 0)
+
+
+class Post(HideableMixin, db.Model):
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_thread_created", "thread_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body_source: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    official: Mapped[bool] = mapped_column(default=False)
+
+    thread: Mapped[Thread] = relationship(foreign_keys=[thread_id])
+    author: Mapped[User] = relationship(foreign_keys=[author_id])

@@ -1,0 +1,236 @@
+"""Forum operations: opening threads, replying, editing, hiding, moderating.
+
+Each public function is one unit of work: it changes the rows, keeps the counters right,
+writes the audit log for staff actions, and commits.
+"""
+
+import re
+import unicodedata
+
+from sqlalchemy import func, select
+
+from board.accounts.services import record
+from board.clock import now
+from board.extensions import db
+from board.forum.models import Board, Post, Thread
+from board.markup import render
+from board.permissions import is_staff
+
+
+class ForumError(ValueError):
+    """An operation refused for a reason the user should read."""
+
+
+# Visibility: the one place that decides what a viewer may list ----------------------------
+
+def visible_boards(stmt, viewer):
+    """Restrict a statement over Board to what `viewer` may see."""
+    if not is_staff(viewer):
+        stmt = stmt.where(Board.visibility == "public")
+    return stmt
+
+
+def visible_threads(stmt, viewer):
+    """Restrict a statement over Thread (joined to its Board here) to what `viewer` may see."""
+    stmt = stmt.join(Thread.board)
+    if not is_staff(viewer):
+        stmt = stmt.where(Board.visibility == "public", Thread.hidden_at.is_(None))
+    return stmt
+
+
+def visible_posts(stmt, viewer):
+    """Restrict a statement over Post to what `viewer` may see (threads are checked apart)."""
+    if not is_staff(viewer):
+        stmt = stmt.where(Post.hidden_at.is_(None))
+    return stmt
+
+
+def can_see_thread(viewer, thread: Thread) -> bool:
+    if is_staff(viewer):
+        return True
+    return thread.board.visibility == "public" and not thread.is_hidden
+
+
+# Counters ------------------------------------------------------------------------------
+
+def refresh_thread(thread: Thread) -> None:
+    """Recount a thread's visible posts and latest activity from the posts themselves."""
+    db.session.flush()
+    count, last_id = db.session.execute(
+        select(func.count(Post.id), func.max(Post.id))
+        .where(Post.thread_id == thread.id, Post.hidden_at.is_(None))
+    ).one()
+    thread.post_count = count
+    thread.last_post_id = last_id
+    last = db.session.get(Post, last_id) if last_id else None
+    thread.last_activity_at = last.created_at if last else thread.created_at
+
+
+def refresh_board(board: Board) -> None:
+    """Recount a board's visible threads and posts, and find its latest visible post."""
+    db.session.flush()
+    threads, posts, last_id = db.session.execute(
+        select(func.count(Thread.id), func.coalesce(func.sum(Thread.post_count), 0),
+               func.max(Thread.last_post_id))
+        .where(Thread.board_id == board.id, Thread.hidden_at.is_(None))
+    ).one()
+    board.thread_count, board.post_count, board.last_post_id = threads, posts, last_id
+
+
+def _refresh(thread: Thread) -> None:
+    refresh_thread(thread)
+    refresh_board(thread.board)
+
+
+# Writing ------------------------------------------------------------------------------
+
+def slugify(text: str, fallback: str = "sujet") -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:80].rstrip("-") or fallback
+
+
+def open_thread(board: Board, author, title: str, body: str, official: bool = False) -> Thread:
+    """Start a thread in `board` with its first post."""
+    moment = now()
+    thread = Thread(board=board, author=author, title=title.strip(), slug=slugify(title),
+                    created_at=moment, last_activity_at=moment)
+    db.session.add(thread)
+    post = Post(thread=thread, author=author, body_source=body, body_html=render(body),
+                created_at=moment, official=official and is_staff(author))
+    db.session.add(post)
+    _refresh(thread)
+    db.session.commit()
+    return thread
+
+
+def reply(thread: Thread, author, body: str, official: bool = False) -> Post:
+    """Add a post to `thread`; a locked thread only takes staff replies."""
+    if thread.is_locked and not is_staff(author):
+        raise ForumError("locked")
+    post = Post(thread=thread, author=author, body_source=body, body_html=render(body),
+                created_at=now(), official=official and is_staff(author))
+    db.session.add(post)
+    _refresh(thread)
+    db.session.commit()
+    return post
+
+
+def first_post_id(thread: Thread) -> int | None:
+    return db.session.scalar(select(func.min(Post.id)).where(Post.thread_id == thread.id))
+
+
+def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
+    """Replace a post's text (and the thread's title, for a first post); marked as edited."""
+    post.body_source = body
+    post.body_html = render(body)
+    post.edited_at = now()
+    if title and post.id == first_post_id(post.thread):
+        post.thread.title = title.strip()
+        post.thread.slug = slugify(title)
+    if editor.id != post.author_id:
+        record(editor, "post.edit", "post", post.id, thread=post.thread_id)
+    db.session.commit()
+
+
+def hide_post(post: Post, actor) -> None:
+    """Hide a post. Hiding a thread's first post hides the whole thread."""
+    thread = post.thread
+    if post.id == first_post_id(thread):
+        if not is_staff(actor) and thread.post_count > 1:
+            raise ForumError("has-replies")
+        thread.hidden_at, thread.hidden_by_id = now(), actor.id
+    post.hidden_at, post.hidden_by_id = now(), actor.id
+    if actor.id != post.author_id:
+        record(actor, "post.hide", "post", post.id, thread=thread.id)
+    _refresh(thread)
+    db.session.commit()
+
+
+def unhide_post(post: Post, actor) -> None:
+    thread = post.thread
+    post.hidden_at = post.hidden_by_id = None
+    if post.id == first_post_id(thread):
+        thread.hidden_at = thread.hidden_by_id = None
+    record(actor, "post.unhide", "post", post.id, thread=thread.id)
+    _refresh(thread)
+    db.session.commit()
+
+
+# Moderation of threads ------------------------------------------------------------------
+
+def lock(thread: Thread, actor, locked: bool = True) -> None:
+    thread.locked_at = now() if locked else None
+    record(actor, "thread.lock" if locked else "thread.unlock", "thread", thread.id)
+    db.session.commit()
+
+
+def pin(thread: Thread, actor, pinned: bool = True) -> None:
+    thread.pinned = pinned
+    record(actor, "thread.pin" if pinned else "thread.unpin", "thread", thread.id)
+    db.session.commit()
+
+
+def hide_thread(thread: Thread, actor, hidden: bool = True) -> None:
+    thread.hidden_at, thread.hidden_by_id = (now(), actor.id) if hidden else (None, None)
+    record(actor, "thread.hide" if hidden else "thread.unhide", "thread", thread.id)
+    refresh_board(thread.board)
+    db.session.commit()
+
+
+def move(thread: Thread, target: Board, actor) -> None:
+    """Move a thread to another board; both boards' counters follow."""
+    source = thread.board
+    if source.id == target.id:
+        return
+    thread.board = target
+    record(actor, "thread.move", "thread", thread.id, source=source.slug, target=target.slug)
+    refresh_board(source)
+    refresh_board(target)
+    db.session.commit()
+
+
+def create_board(slug: str, name: str, description: str = "", visibility: str = "public",
+                 position: int | None = None) -> Board:
+    """Add a board to the session (the caller commits), last unless a position is given."""
+    if position is None:
+        position = (db.session.scalar(select(func.max(Board.position))) or 0) + 1
+    board = Board(slug=slug, name=name, description=description, visibility=visibility,
+                  position=position)
+    db.session.add(board)
+    db.session.flush()
+    return board
+
+
+def slug_taken(slug: str, except_board: Board | None = None) -> bool:
+    stmt = select(Board.id).where(Board.slug == slug)
+    if except_board is not None:
+        stmt = stmt.where(Board.id != except_board.id)
+    return db.session.scalar(stmt) is not None
+
+
+def save_board(board: Board | None, actor, **fields) -> Board:
+    """Create a board, or change one; an admin action, written to the audit log."""
+    if slug_taken(fields["slug"], except_board=board):
+        raise ForumError("slug-taken")
+    if board is None:
+        board = create_board(**fields)
+        record(actor, "board.create", "board", board.id, slug=board.slug)
+    else:
+        changed = {k: v for k, v in fields.items() if getattr(board, k) != v}
+        for key, value in changed.items():
+            setattr(board, key, value)
+        record(actor, "board.update", "board", board.id, **{k: str(v) for k, v in changed.items()})
+    db.session.commit()
+    return board
+
+
+def bump_all_counters() -> None:
+    """Recount every board and thread (after a bulk import)."""
+    for thread in db.session.scalars(select(Thread)):
+        refresh_thread(thread)
+    for board in db.session.scalars(select(Board)):
+        refresh_board(board)
+    db.session.commit()
+
+

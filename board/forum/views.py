@@ -1,0 +1,282 @@
+"""Pages of the forum: boards, threads, posting and moderation."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
+
+from board.accounts.models import AuditLog
+from board.extensions import db, limiter
+from board.forum import forms, services
+from board.forum.models import Board, Post, Thread
+from board.forum.services import ForumError
+from board.permissions import (
+    can_edit_post,
+    can_post,
+    confirmed_required,
+    is_staff,
+    login_required,
+    role_required,
+)
+
+bp = Blueprint("forum", __name__)
+
+
+def get_board(slug: str) -> Board:
+    """The board with `slug` if the current user may see it; abort(404) otherwise."""
+    stmt = services.visible_boards(select(Board).where(Board.slug == slug), current_user)
+    return db.first_or_404(stmt)
+
+
+def get_thread(thread_id: int) -> Thread:
+    """The thread if the current user may see it; abort(404) otherwise."""
+    stmt = services.visible_threads(
+        select(Thread).options(joinedload(Thread.board)).where(Thread.id == thread_id),
+        current_user,
+    )
+    return db.first_or_404(stmt)
+
+
+def get_post(post_id: int) -> Post:
+    """The post, in a thread the current user may see; abort(404) otherwise."""
+    post = db.get_or_404(Post, post_id)
+    if not services.can_see_thread(current_user, post.thread):
+        abort(404)
+    if post.is_hidden and not is_staff(current_user):
+        abort(404)
+    return post
+
+
+@bp.get("/")
+def index():
+    stmt = services.visible_boards(
+        select(Board).options(
+            joinedload(Board.last_post).joinedload(Post.thread),
+            joinedload(Board.last_post).joinedload(Post.author),
+        ).order_by(Board.position, Board.name),
+        current_user,
+    )
+    return render_template("forum/index.html", boards=db.session.scalars(stmt).all())
+
+
+@bp.get("/boards/<slug>")
+def board(slug: str):
+    board = get_board(slug)
+    stmt = services.visible_threads(
+        select(Thread).where(Thread.board_id == board.id).options(
+            joinedload(Thread.author),
+            joinedload(Thread.last_post).joinedload(Post.author),
+        ).order_by(Thread.pinned.desc(), Thread.last_activity_at.desc(), Thread.id.desc()),
+        current_user,
+    )
+    page = db.paginate(stmt, per_page=current_app.config["THREADS_PER_PAGE"], max_per_page=100)
+    return render_template("forum/board.html", board=board, page=page)
+
+
+@bp.route("/boards/<slug>/new", methods=["GET", "POST"])
+@confirmed_required
+@limiter.limit("10 per hour", methods=["POST"], exempt_when=lambda: is_staff(current_user))
+def new_thread(slug: str):
+    board = get_board(slug)
+    form = forms.ThreadForm()
+    if form.validate_on_submit():
+        thread = services.open_thread(board, current_user, form.title.data, form.body.data,
+                                      official=form.official.data)
+        return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+    return render_template("forum/new_thread.html", board=board, form=form), (
+        422 if form.errors else 200)
+
+
+@bp.get("/threads/<int:thread_id>")
+@bp.get("/threads/<int:thread_id>/<slug>")
+def thread(thread_id: int, slug: str | None = None):
+    thread = get_thread(thread_id)
+    if slug != thread.slug:
+        return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug,
+                                **request.args), 301)
+    stmt = services.visible_posts(
+        select(Post).where(Post.thread_id == thread.id)
+        .options(joinedload(Post.author)).order_by(Post.created_at, Post.id),
+        current_user,
+    )
+    page = db.paginate(stmt, per_page=current_app.config["POSTS_PER_PAGE"], max_per_page=100)
+    return render_template("forum/thread.html", thread=thread, page=page,
+                           form=forms.ReplyForm(formdata=None), **_thread_tools(thread))
+
+
+def _thread_tools(thread: Thread) -> dict:
+    tools = {"action_form": forms.ActionForm(), "can_post": can_post(current_user),
+             "can_edit": lambda post: can_edit_post(current_user, post)}
+    if is_staff(current_user):
+        move_form = forms.MoveForm(formdata=None, board=thread.board_id)
+        boards = db.session.scalars(select(Board).order_by(Board.position)).all()
+        move_form.board.choices = [SelectChoice(b.id, b.name) for b in boards]
+        tools["move_form"] = move_form
+    return tools
+
+
+@bp.post("/threads/<int:thread_id>/reply")
+@confirmed_required
+@limiter.limit("30 per hour", exempt_when=lambda: is_staff(current_user))
+def reply(thread_id: int):
+    thread = get_thread(thread_id)
+    form = forms.ReplyForm()
+    if form.validate_on_submit():
+        try:
+            post = services.reply(thread, current_user, form.body.data, form.official.data)
+        except ForumError:
+            flash(_("This thread is locked: no new replies."), "error")
+            return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+        return redirect(url_for("forum.post", post_id=post.id))
+    return render_template("forum/reply.html", thread=thread, form=form), 422
+
+
+@bp.get("/posts/<int:post_id>")
+def post(post_id: int):
+    """Permalink of a post: the thread page it sits on, scrolled to it."""
+    post = get_post(post_id)
+    before = services.visible_posts(
+        select(func.count(Post.id)).where(Post.thread_id == post.thread_id)
+        .where((Post.created_at < post.created_at)
+               | ((Post.created_at == post.created_at) & (Post.id < post.id))),
+        current_user,
+    )
+    page = db.session.scalar(before) // current_app.config["POSTS_PER_PAGE"] + 1
+    thread = post.thread
+    return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug,
+                            page=page if page > 1 else None, _anchor=f"post-{post.id}"))
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@confirmed_required
+def edit_post(post_id: int):
+    post = get_post(post_id)
+    if not can_edit_post(current_user, post):
+        abort(403)
+    is_first = post.id == services.first_post_id(post.thread)
+    form = forms.EditForm()
+    if request.method == "GET":
+        form.body.data = post.body_source
+        form.title.data = post.thread.title if is_first else ""
+    if form.validate_on_submit() and _title_ok(form, is_first):
+        services.edit_post(post, current_user, form.body.data,
+                           title=form.title.data if is_first else None)
+        flash(_("Your changes are saved."), "success")
+        return redirect(url_for("forum.post", post_id=post.id))
+    return render_template("forum/edit_post.html", post=post, form=form, is_first=is_first), (
+        422 if form.errors else 200)
+
+
+def _title_ok(form, is_first: bool) -> bool:
+    if is_first and len(form.title.data or "") < 3:
+        form.title.errors = [_("The title needs %(min)d to %(max)d characters.", min=3,
+                               max=forms.TITLE_MAX)]
+        return False
+    return True
+
+
+@bp.post("/posts/<int:post_id>/hide")
+@login_required
+def hide_post(post_id: int):
+    post = get_post(post_id)
+    if not (is_staff(current_user) or post.author_id == current_user.id):
+        abort(403)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.hide_post(post, current_user)
+    except ForumError:
+        flash(_("This thread has replies: ask a moderator to remove it."), "error")
+        return redirect(url_for("forum.post", post_id=post.id))
+    if post.author_id == current_user.id:
+        flash(_("Your message is deleted."), "success")
+    else:
+        flash(_("The message is hidden."), "success")
+    if post.thread.is_hidden and not is_staff(current_user):
+        return redirect(url_for("forum.board", slug=post.thread.board.slug))
+    return redirect(url_for("forum.thread", thread_id=post.thread_id, slug=post.thread.slug))
+
+
+@bp.post("/posts/<int:post_id>/unhide")
+@role_required("moderator")
+def unhide_post(post_id: int):
+    post = get_post(post_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    services.unhide_post(post, current_user)
+    flash(_("The message is visible again."), "success")
+    return redirect(url_for("forum.post", post_id=post.id))
+
+
+THREAD_ACTIONS = {
+    "lock": (lambda t, u: services.lock(t, u, True), lambda: _("The thread is locked.")),
+    "unlock": (lambda t, u: services.lock(t, u, False), lambda: _("The thread is unlocked.")),
+    "pin": (lambda t, u: services.pin(t, u, True), lambda: _("The thread is pinned.")),
+    "unpin": (lambda t, u: services.pin(t, u, False), lambda: _("The thread is unpinned.")),
+    "hide": (lambda t, u: services.hide_thread(t, u, True), lambda: _("The thread is hidden.")),
+    "unhide": (lambda t, u: services.hide_thread(t, u, False),
+               lambda: _("The thread is visible again.")),
+}
+
+
+@bp.post("/threads/<int:thread_id>/<any(lock,unlock,pin,unpin,hide,unhide):action>")
+@role_required("moderator")
+def moderate_thread(thread_id: int, action: str):
+    thread = get_thread(thread_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    operation, message = THREAD_ACTIONS[action]
+    operation(thread, current_user)
+    flash(message(), "success")
+    return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+
+
+@bp.post("/threads/<int:thread_id>/move")
+@role_required("moderator")
+def move_thread(thread_id: int):
+    thread = get_thread(thread_id)
+    form = forms.MoveForm()
+    form.board.choices = [SelectChoice(b.id, b.name)
+                          for b in db.session.scalars(select(Board))]
+    if not form.validate_on_submit():
+        abort(400)
+    services.move(thread, db.session.get(Board, form.board.data), current_user)
+    flash(_("The thread is now in %(board)s.", board=thread.board.name), "success")
+    return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+
+
+@bp.get("/moderation")
+@role_required("moderator")
+def moderation_log():
+    stmt = select(AuditLog).order_by(AuditLog.id.desc())
+    page = db.paginate(stmt, per_page=50, max_per_page=100)
+    return render_template("forum/moderation_log.html", page=page)
+
+
+@bp.get("/admin/boards")
+@role_required("admin")
+def admin_boards():
+    boards = db.session.scalars(select(Board).order_by(Board.position, Board.name)).all()
+    return render_template("forum/admin_boards.html", boards=boards)
+
+
+@bp.route("/admin/boards/new", methods=["GET", "POST"])
+@bp.route("/admin/boards/<int:board_id>", methods=["GET", "POST"])
+@role_required("admin")
+def admin_board(board_id: int | None = None):
+    board = db.get_or_404(Board, board_id) if board_id else None
+    form = forms.BoardForm(obj=board)
+    if form.validate_on_submit():
+        fields = {name: form[name].data for name in
+                  ("slug", "name", "description", "position", "visibility")}
+        try:
+            services.save_board(board, current_user, **fields)
+        except ForumError:
+            form.slug.errors.append(_("Another board already uses this address."))
+        else:
+            flash(_("The board is saved."), "success")
+            return redirect(url_for("forum.admin_boards"))
+    return render_template("forum/admin_board.html", board=board, form=form), (
+        422 if form.errors else 200)

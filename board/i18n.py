@@ -1,0 +1,63 @@
+"""Languages and time zones: French by default, English on request, dates in Paris time."""
+
+from datetime import datetime
+
+from flask import Blueprint, current_app, redirect, request, session
+from flask_babel import format_datetime, format_timedelta, get_locale
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from board.clock import now
+from board.extensions import db
+from board.urls import safe_next
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    """The user's preference, then the session's choice, then Accept-Language, then the default."""
+    languages = current_app.config["LANGUAGES"]
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    for choice in (user_locale, session.get("locale")):
+        if choice in languages:
+            return choice
+    return request.accept_languages.best_match(languages) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"
+    ]
+
+
+def select_timezone() -> str:
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the interface language, remembered in the session and on the account."""
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next")) or "/")
+
+
+def when(value: datetime | None) -> Markup:
+    """A <time> element: full local date in the tooltip, relative time on the page."""
+    if value is None:
+        return Markup("")
+    full = format_datetime(value, "medium")
+    delta = now() - value
+    if abs(delta.total_seconds()) < 7 * 86400:
+        shown = format_timedelta(-delta, add_direction=True, threshold=1.1)
+    else:
+        shown = format_datetime(value, "d MMM yyyy HH:mm")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        value.isoformat(), escape(full), escape(shown)
+    )
+
+
+def init_app(app) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["when"] = when
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -1,0 +1,83 @@
+"""Building and sending mail: EmailMessage objects and the SMTP connection from SMTP_URL."""
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
+
+log = logging.getLogger("board.mail")
+
+
+def build_message(payload: dict, mail_from: str) -> EmailMessage:
+    """Turn an outbox payload (to, subject, text, html, headers) into a MIME message."""
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = payload["to"]
+    message["Subject"] = payload["subject"]
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = payload.get("message_id") or make_msgid(domain=domain)
+    for name, value in payload.get("headers", {}).items():
+        message[name] = value
+    message.set_content(payload["text"])
+    if payload.get("html"):
+        message.add_alternative(payload["html"], subtype="html")
+    return message
+
+
+class SMTPSender:
+    """Sends messages over one SMTP connection, opened lazily and reused for a batch."""
+
+    def __init__(self, url: str, timeout: float = 20):
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, not {parts.scheme!r}")
+        self.ssl = parts.scheme == "smtps"
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (465 if self.ssl else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.starttls = "starttls" in parse_qs(parts.query)
+        self.timeout = timeout
+        self._conn: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        cls = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
+        conn = cls(self.host, self.port, timeout=self.timeout)
+        if self.starttls:
+            conn.starttls()
+        if self.username:
+            conn.login(self.username, self.password or "")
+        return conn
+
+    def send(self, message: EmailMessage) -> None:
+        if self._conn is None:
+            self._conn = self._connect()
+        try:
+            self._conn.send_message(message)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._conn = None
+
+
+class LogSender:
+    """Without SMTP_URL, mail is written to the log so that nothing disappears silently."""
+
+    def send(self, message: EmailMessage) -> None:
+        log.info("mail (no SMTP_URL set):\n%s", message.as_string())
+
+    def close(self) -> None:
+        pass
+
+
+def make_sender(smtp_url: str):
+    return SMTPSender(smtp_url) if smtp_url else LogSender()

@@ -1,0 +1,82 @@
+"""Who may do what. Role checks and view decorators shared by every domain.
+
+Imports no domain: it only looks at the attributes every user object carries
+(`is_authenticated`, `role`, `is_confirmed`).
+"""
+
+from functools import wraps
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+RANK = {"member": 1, "moderator": 2, "admin": 3}
+
+
+def has_role(user, role: str) -> bool:
+    """True when `user` is logged in with `role` or a higher one."""
+    return bool(getattr(user, "is_authenticated", False)) and RANK.get(user.role, 0) >= RANK[role]
+
+
+def is_staff(user) -> bool:
+    return has_role(user, "moderator")
+
+
+def can_edit_post(user, post) -> bool:
+    """Authors edit their own visible posts while the thread is open; moderators always."""
+    if is_staff(user):
+        return True
+    return (
+        has_role(user, "member")
+        and post.author_id == user.id
+        and not post.is_hidden
+        and not post.thread.is_locked
+    )
+
+
+def can_post(user) -> bool:
+    """A confirmed member (or higher) may write."""
+    return has_role(user, "member") and user.is_confirmed
+
+
+def login_required(view):
+    """Send guests to the login page, then back to where they were going."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            flash(_l("Please log in to continue."), "info")
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def role_required(role: str):
+    """Guests go to the login page; logged-in users without `role` get a 403."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not has_role(current_user, role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def confirmed_required(view):
+    """Writing needs a confirmed email address."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_confirmed:
+            flash(_l("Please confirm your email address before writing."), "warning")
+            return redirect(url_for("accounts.account"))
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,84 @@
+"""A page costs the same small number of SQL queries whatever the size of the data."""
+
+import pytest
+from sqlalchemy import insert, select
+
+from board.clock import now
+from board.extensions import db
+from board.forum import services
+from board.forum.models import Post, Thread
+from board.markup import render
+from tests.conftest import count_queries
+from tests.factories import make_board, make_thread, make_user
+
+THREAD_PAGE_BUDGET = 4   # session user, thread with its board, count, posts with authors
+BOARD_PAGE_BUDGET = 4    # session user, board, count, threads with authors and last posts
+INDEX_BUDGET = 2         # session user, boards with their last posts
+
+
+def add_posts(thread, author, count):
+    html = render("Réponse *rapide*")
+    db.session.execute(insert(Post), [
+        {"thread_id": thread.id, "author_id": author.id, "body_source": "Réponse *rapide*",
+         "body_html": html, "created_at": now(), "official": False} for _ in range(count)])
+    services.refresh_thread(thread)
+    services.refresh_board(thread.board)
+    db.session.commit()
+
+
+def add_threads(board, authors, count):
+    moment = now()
+    db.session.execute(insert(Thread), [
+        {"board_id": board.id, "author_id": authors[i % len(authors)].id, "title": f"Sujet {i}",
+         "slug": f"sujet-{i}", "created_at": moment, "last_activity_at": moment,
+         "post_count": 0, "pinned": False} for i in range(count)])
+    db.session.commit()
+    threads = db.session.scalars(select(Thread).where(Thread.board_id == board.id)).all()
+    db.session.execute(insert(Post), [
+        {"thread_id": t.id, "author_id": authors[t.id % len(authors)].id, "body_source": "x",
+         "body_html": "<p>x</p>", "created_at": moment, "official": False} for t in threads])
+    services.bump_all_counters()
+
+
+def queries_for(client, path):
+    client.get(path)  # warm caches (templates, CSRF secret) outside the count
+    with count_queries() as statements:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(statements)
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_thread_page_costs_the_same_for_20_and_200_posts(client, logged_in):
+    author = make_user()
+    small, big = make_thread(author=author), make_thread(author=author)
+    add_posts(small, author, 19)
+    writers = [make_user() for _ in range(10)]
+    for writer in writers:
+        add_posts(big, writer, 20)
+    if logged_in:
+        client.login(make_user().email)
+    few = queries_for(client, f"/threads/{small.id}/{small.slug}")
+    many = queries_for(client, f"/threads/{big.id}/{big.slug}?page=5")
+    assert few == many <= THREAD_PAGE_BUDGET - (0 if logged_in else 1)
+
+
+def test_board_page_costs_the_same_for_30_and_3000_threads(client):
+    authors = [make_user() for _ in range(20)]
+    small, big = make_board(), make_board()
+    add_threads(small, authors, 30)
+    add_threads(big, authors, 3000)
+    few = queries_for(client, f"/boards/{small.slug}")
+    many = queries_for(client, f"/boards/{big.slug}?page=50")
+    assert few == many <= BOARD_PAGE_BUDGET - 1
+    client.login(authors[0].email)
+    assert queries_for(client, f"/boards/{big.slug}") == BOARD_PAGE_BUDGET
+
+
+def test_index_costs_the_same_for_few_and_many_boards(client):
+    author = make_user()
+    make_thread(board=make_board(), author=author)
+    few = queries_for(client, "/")
+    for _ in range(15):
+        make_thread(board=make_board(), author=make_user())
+    assert queries_for(client, "/") == few <= INDEX_BUDGET - 1
