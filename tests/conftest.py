@@ -74,12 +74,10 @@ def _app(database_url):
 
 def empty_database():
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    # DELETE beats TRUNCATE on tables this small (TRUNCATE rewrites files on PostgreSQL).
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
+        for table in tables:
+            conn.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture

@@ -3,10 +3,18 @@
 import logging
 import smtplib
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from board.clock import now
+
 log = logging.getLogger("board.mail")
+
+
+def new_message_id(mail_from: str) -> str:
+    """A Message-ID on the sender's domain, fixed when the mail is queued so that a retry
+    carries the same one and mail programs recognise a duplicate."""
+    return make_msgid(domain=parseaddr(mail_from)[1].rpartition("@")[2] or "localhost")
 
 
 def build_message(payload: dict, mail_from: str) -> EmailMessage:
@@ -15,9 +23,8 @@ def build_message(payload: dict, mail_from: str) -> EmailMessage:
     message["From"] = mail_from
     message["To"] = payload["to"]
     message["Subject"] = payload["subject"]
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = payload.get("message_id") or make_msgid(domain=domain)
+    message["Date"] = format_datetime(now())
+    message["Message-ID"] = payload.get("message_id") or new_message_id(mail_from)
     for name, value in payload.get("headers", {}).items():
         message[name] = value
     message.set_content(payload["text"])
@@ -45,10 +52,14 @@ class SMTPSender:
     def _connect(self) -> smtplib.SMTP:
         cls = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
         conn = cls(self.host, self.port, timeout=self.timeout)
-        if self.starttls:
-            conn.starttls()
-        if self.username:
-            conn.login(self.username, self.password or "")
+        try:
+            if self.starttls:
+                conn.starttls()
+            if self.username:
+                conn.login(self.username, self.password or "")
+        except (smtplib.SMTPException, OSError):
+            conn.close()
+            raise
         return conn
 
     def send(self, message: EmailMessage) -> None:
@@ -67,6 +78,15 @@ class SMTPSender:
             except (smtplib.SMTPException, OSError):
                 pass
             self._conn = None
+
+
+def is_permanent(error: Exception) -> bool:
+    """True for a 5xx refusal: the server will not take this mail, retrying changes nothing."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _msg in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
 
 
 class LogSender:

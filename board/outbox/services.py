@@ -9,10 +9,12 @@ from sqlalchemy import select
 
 from board.clock import now
 from board.extensions import db
-from board.outbox.mail import build_message, make_sender
+from board.outbox.mail import build_message, is_permanent, make_sender, new_message_id
 from board.outbox.models import OutboxMessage
 
 log = logging.getLogger("board.outbox")
+# Backoff doubles up to an hour; with the default 20 attempts a mail survives a day-long outage.
+MAX_DELAY = 3600
 
 
 def queue(kind: str, payload: dict) -> OutboxMessage:
@@ -32,6 +34,7 @@ def queue_mail(to: str, template: str, locale: str | None = None, headers=None, 
     subject, _, body = text.partition("\n")
     payload = {
         "to": to,
+        "message_id": new_message_id(current_app.config["MAIL_FROM"]),
         "subject": subject.strip(),
         "text": body.lstrip("\n"),
         "html": html,
@@ -96,12 +99,12 @@ def _deliver(message: OutboxMessage, sender, config) -> str:
     except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
         message.attempts += 1
         message.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if message.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+        if message.attempts >= config["OUTBOX_MAX_ATTEMPTS"] or is_permanent(error):
             message.failed_at = now()
             log.error("outbox %s gave up after %s attempts: %s",
                       message.id, message.attempts, message.last_error)
             return "failed"
-        delay = config["OUTBOX_RETRY_SECONDS"] * 2 ** (message.attempts - 1)
+        delay = min(config["OUTBOX_RETRY_SECONDS"] * 2 ** (message.attempts - 1), MAX_DELAY)
         message.due_at = now() + timedelta(seconds=delay)
         log.warning("outbox %s failed (attempt %s), retry in %ss: %s",
                     message.id, message.attempts, delay, message.last_error)
