@@ -40,7 +40,7 @@ translations-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o board/translations/messages.pot .
 
 translations-update: translations-extract
-	$(BIN)/pybabel update -i board/translations/messages.pot -d board/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i board/translations/messages.pot -d board/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) $(MO) test-artifacts

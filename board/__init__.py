@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from board import config, errors, i18n, security
+from board import config, errors, i18n, markup, security
 from board.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,17 +34,25 @@ def create_app(test_config: dict | None = None) -> Flask:
     from board.accounts import views as accounts_views
     from board.forum import views as forum_views
     from board.outbox import cli as outbox_cli
+    from board.travaux import api as travaux_api
+    from board.travaux import hooks as travaux_hooks
+    from board.travaux import views as travaux_views
 
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(forum_views.bp)
+    app.register_blueprint(travaux_views.bp)
+    app.register_blueprint(travaux_api.bp)
     app.register_blueprint(i18n.bp)
+    csrf.exempt(travaux_api.bp)
     accounts_cli.register(app)
     outbox_cli.register(app)
+    travaux_hooks.init_app(app)
 
     from board import demo
 
     demo.register(app)
     i18n.init_app(app)
+    app.jinja_env.filters["excerpt"] = markup.excerpt
     security.init_app(app)
     errors.init_app(app)
     _sqlite_pragmas(app)

@@ -58,6 +58,10 @@ def load(instance_path: str) -> dict:
         "OUTBOX_RETRY_SECONDS": int(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "20")),
         "TRAVAUX_EXPORT_DIR": os.environ.get("TRAVAUX_EXPORT_DIR", ""),
+        # Board where incidents opened on Travaux get their discussion thread.
+        "TRAVAUX_BOARD": os.environ.get("TRAVAUX_BOARD", "travaux"),
+        # Who may show /travaux/embed in a frame (the customer panel's origin).
+        "TRAVAUX_EMBED_ANCESTORS": os.environ.get("TRAVAUX_EMBED_ANCESTORS", "'self'"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("BOARD_DEFAULT_LOCALE", "fr"),
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "LANGUAGES": ("fr", "en"),

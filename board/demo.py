@@ -7,11 +7,14 @@ from sqlalchemy import func, select
 
 from board.accounts import services as accounts
 from board.accounts.models import User
-from board.clock import now
+from board.clock import now, travel
 from board.extensions import db
 from board.forum import services as forum
 from board.forum.models import Post, Thread
 from board.markup import render
+from board.travaux import services as travaux
+from board.travaux.models import Service
+from board.urls import site_context
 
 ADMIN = ("admin@exemple.org", "Camille (équipe)", "admin-demo-2026")
 MODERATOR = ("moderation@exemple.org", "Luc (modération)", "modo-demo-2026")
@@ -32,8 +35,18 @@ BOARDS = [
      "public"),
     ("bases-de-donnees", "Bases de données", "MySQL, PostgreSQL, sauvegardes et restaurations.",
      "public"),
+    ("travaux", "Travaux et incidents", "Un sujet par incident ou maintenance officiels, pour "
+     "en discuter avec l'équipe.", "public"),
     ("equipe", "Coin de l'équipe", "Réservé aux bénévoles : coordination et suivi des "
      "signalements.", "staff"),
+]
+
+SERVICES = [
+    ("hebergement-web", "Hébergement web", "Sites, PHP, FTP et SFTP"),
+    ("mail", "Messagerie", "IMAP, SMTP, webmail, anti-spam"),
+    ("dns", "DNS", "Serveurs de noms et zones"),
+    ("bases-de-donnees", "Bases de données", "MySQL et PostgreSQL"),
+    ("manager", "Espace client", "Le manager : commandes, factures, réglages"),
 ]
 
 # (board, author index or "admin"/"moderator", title, body, [(author, body, official?), ...], age)
@@ -147,8 +160,54 @@ def demo(if_empty: bool):
                                 official=official,
                                 created_at=opened + timedelta(minutes=37 * offset)))
     forum.bump_all_counters()
+    with site_context():
+        _load_travaux(admin, members)
     click.echo("Demo data loaded.")
     _print_logins()
+
+
+def _load_travaux(admin, members):
+    """Services, a resolved incident, an incident promoted from a report, a maintenance."""
+    services = {slug: Service(slug=slug, name=name, description=desc, position=i)
+                for i, (slug, name, desc) in enumerate(SERVICES)}
+    db.session.add_all(services.values())
+    db.session.commit()
+
+    with travel(-timedelta(days=12, hours=3)):
+        past = travaux.open_incident(
+            admin, kind="incident", title="Messagerie : envois retardés",
+            impact="major", services=[services["mail"]],
+            message="Les mails sortants restent en file d'attente depuis 14 h 10. "
+                    "Nous cherchons la cause.")
+    with travel(-timedelta(days=12, hours=2, minutes=20)):
+        travaux.post_update(past, admin, "identified",
+                            "Un filtre anti-spam saturé bloque la file. Nous le redémarrons.")
+    with travel(-timedelta(days=12, hours=1, minutes=30)):
+        travaux.post_update(past, admin, "monitoring",
+                            "La file se vide, les mails en retard partent. Nous surveillons.")
+    with travel(-timedelta(days=12, hours=1)):
+        travaux.post_update(past, admin, "resolved",
+                            "Tout est rentré dans l'ordre : aucun mail n'a été perdu.")
+
+    report = db.session.scalar(select(Thread).where(Thread.slug.like("erreur-503%")))
+    for member in members[2:9]:
+        forum.mark_affected(report, member)
+    ongoing = travaux.promote(
+        report, admin, title="Hébergement web : erreurs 503 sur le serveur web7",
+        kind="incident", impact="major", services=[services["hebergement-web"]],
+        message="Plusieurs sites hébergés sur **web7** répondent par intermittence avec une "
+                "erreur 503. Nous enquêtons.")
+    travaux.post_update(ongoing, admin, "identified",
+                        "Un disque du stockage de web7 est très lent. Nous déplaçons les sites "
+                        "les plus touchés vers un autre serveur.")
+
+    start = now().replace(minute=0, second=0, microsecond=0) + timedelta(days=3, hours=2)
+    travaux.open_incident(
+        admin, kind="maintenance", title="Mise à jour des serveurs de bases de données",
+        impact="minor", services=[services["bases-de-donnees"]],
+        window=(start, start + timedelta(hours=2)),
+        message="Mise à jour de sécurité de MySQL. Chaque base sera indisponible moins de "
+                "5 minutes pendant la fenêtre.")
 
 
 def _print_logins():

@@ -1,5 +1,6 @@
 """Small URL helpers shared by every domain."""
 
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -21,3 +22,10 @@ def safe_next(target: str | None) -> str | None:
 def absolute(path: str) -> str:
     """An absolute URL under BASE_URL, for mail and feeds."""
     return current_app.config["BASE_URL"] + path
+
+
+@contextmanager
+def site_context():
+    """A request context on BASE_URL, for url_for() in commands and the worker."""
+    with current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]):
+        yield

@@ -29,5 +29,18 @@ def create(email: str, name: str, password: str, role: str):
     click.echo(f"created {role} {user.name} <{user.email}> (id {user.id})")
 
 
+@users.command("token")
+@click.option("--email", required=True)
+@click.option("--name", default="", help="What the token is for, e.g. monitoring.")
+def token(email: str, name: str):
+    """Print a new API token for an admin (shown once, stored hashed)."""
+    user = services.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user with the email {email}")
+    if not user.is_admin:
+        raise click.ClickException("API tokens are for admins only")
+    click.echo(services.create_token(user, name))
+
+
 def register(app) -> None:
     app.cli.add_command(users)

@@ -1,13 +1,15 @@
 """Account operations: registration, confirmation, login, password and email changes, audit."""
 
+import hashlib
 import hmac
+import secrets
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from board.accounts.models import AuditLog, User
+from board.accounts.models import ApiToken, AuditLog, User
 from board.clock import now
 from board.extensions import db
 from board.outbox.services import queue_mail
@@ -239,3 +241,28 @@ def set_disabled(user: User, disabled: bool, actor: User) -> None:
         user.disabled_at = None
         record(actor, "user.enable", "user", user.id)
     db.session.commit()
+
+
+# API tokens --------------------------------------------------------------------------------
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(user: User, name: str = "") -> str:
+    """Make a bearer token for `user`; the raw value is returned once and never stored."""
+    raw = "brd_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(raw), name=name))
+    record(None, "token.create", "user", user.id, name=name)
+    db.session.commit()
+    return raw
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user a live token belongs to, or None."""
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw),
+                                                     ApiToken.revoked_at.is_(None)))
+    if token is None or not token.user.is_active:
+        return None
+    token.last_used_at = now()
+    return token.user

@@ -65,6 +65,14 @@ class Thread(HideableMixin, db.Model):
     last_post_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
     )
+    # Members other than the author who said "me too".
+    affected_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The official incident this report is linked to (the table belongs to board.travaux,
+    # which builds on the forum: the forum names it and never imports it).
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     board: Mapped[Board] = relationship(foreign_keys=[board_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
@@ -94,3 +102,28 @@ class Post(HideableMixin, db.Model):
 
     thread: Mapped[Thread] = relationship(foreign_keys=[thread_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+
+
+class Affected(db.Model):
+    """One member's "me too" on a report."""
+
+    __tablename__ = "affected"
+    __table_args__ = (Index("ix_affected_recent", "created_at"),)
+
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class Watch(db.Model):
+    """A member following a thread; mail about new replies goes to watchers."""
+
+    __tablename__ = "watches"
+
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from board.accounts.services import record
 from board.clock import now
 from board.extensions import db
-from board.forum.models import Board, Post, Thread
+from board.forum.models import Affected, Board, Post, Thread, Watch
 from board.markup import render
 from board.permissions import is_staff
 
@@ -92,15 +92,21 @@ def slugify(text: str, fallback: str = "sujet") -> str:
 
 def open_thread(board: Board, author, title: str, body: str, official: bool = False) -> Thread:
     """Start a thread in `board` with its first post."""
+    thread = start_thread(board, author, title, body, official=official and is_staff(author))
+    db.session.commit()
+    return thread
+
+
+def start_thread(board: Board, author, title: str, body: str, official: bool = False) -> Thread:
+    """Start a thread in the caller's transaction; its author watches it."""
     moment = now()
     thread = Thread(board=board, author=author, title=title.strip(), slug=slugify(title),
                     created_at=moment, last_activity_at=moment)
     db.session.add(thread)
-    post = Post(thread=thread, author=author, body_source=body, body_html=render(body),
-                created_at=moment, official=official and is_staff(author))
-    db.session.add(post)
+    db.session.add(Post(thread=thread, author=author, body_source=body, body_html=render(body),
+                        created_at=moment, official=official))
     _refresh(thread)
-    db.session.commit()
+    watch(thread, author)
     return thread
 
 
@@ -108,12 +114,67 @@ def reply(thread: Thread, author, body: str, official: bool = False) -> Post:
     """Add a post to `thread`; a locked thread only takes staff replies."""
     if thread.is_locked and not is_staff(author):
         raise ForumError("locked")
-    post = Post(thread=thread, author=author, body_source=body, body_html=render(body),
-                created_at=now(), official=official and is_staff(author))
-    db.session.add(post)
-    _refresh(thread)
+    post = add_post(thread, author, body, official=official and is_staff(author))
+    watch(thread, author)
     db.session.commit()
     return post
+
+
+def add_post(thread: Thread, author, body: str, official: bool = False) -> Post:
+    """Add a post in the caller's transaction (used by `reply` and by relayed updates)."""
+    post = Post(thread=thread, author=author, body_source=body, body_html=render(body),
+                created_at=now(), official=official)
+    db.session.add(post)
+    _refresh(thread)
+    return post
+
+
+# Watching and "affected too" ---------------------------------------------------------
+
+def watch(thread: Thread, user) -> None:
+    """Make `user` watch `thread` (in the caller's transaction); watching twice is once."""
+    if db.session.get(Watch, (thread.id, user.id)) is None:
+        db.session.add(Watch(thread_id=thread.id, user_id=user.id, created_at=now()))
+
+
+def unwatch(thread: Thread, user) -> None:
+    watch_row = db.session.get(Watch, (thread.id, user.id))
+    if watch_row is not None:
+        db.session.delete(watch_row)
+    db.session.commit()
+
+
+def is_watching(thread: Thread, user) -> bool:
+    return db.session.get(Watch, (thread.id, user.id)) is not None
+
+
+def mark_affected(thread: Thread, user) -> None:
+    """Say "me too" on a report: counted once per member, never for its author."""
+    if user.id == thread.author_id:
+        raise ForumError("author")
+    if db.session.get(Affected, (thread.id, user.id)) is None:
+        db.session.add(Affected(thread_id=thread.id, user_id=user.id, created_at=now()))
+        watch(thread, user)
+    _count_affected(thread)
+    db.session.commit()
+
+
+def unmark_affected(thread: Thread, user) -> None:
+    row = db.session.get(Affected, (thread.id, user.id))
+    if row is not None:
+        db.session.delete(row)
+    _count_affected(thread)
+    db.session.commit()
+
+
+def is_affected(thread: Thread, user) -> bool:
+    return db.session.get(Affected, (thread.id, user.id)) is not None
+
+
+def _count_affected(thread: Thread) -> None:
+    db.session.flush()
+    thread.affected_count = db.session.scalar(
+        select(func.count()).select_from(Affected).where(Affected.thread_id == thread.id))
 
 
 def first_post_id(thread: Thread) -> int | None:

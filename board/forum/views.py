@@ -108,7 +108,9 @@ def thread(thread_id: int, slug: str | None = None):
 
 def _thread_tools(thread: Thread) -> dict:
     tools = {"action_form": forms.ActionForm(), "can_post": can_post(current_user),
-             "can_edit": lambda post: can_edit_post(current_user, post)}
+             "can_edit": lambda post: can_edit_post(current_user, post),
+             "is_affected": current_user.is_authenticated
+             and services.is_affected(thread, current_user)}
     if is_staff(current_user):
         move_form = forms.MoveForm(formdata=None, board=thread.board_id)
         boards = db.session.scalars(select(Board).order_by(Board.position)).all()
@@ -280,3 +282,24 @@ def admin_board(board_id: int | None = None):
             return redirect(url_for("forum.admin_boards"))
     return render_template("forum/admin_board.html", board=board, form=form), (
         422 if form.errors else 200)
+
+
+@bp.post("/threads/<int:thread_id>/affected")
+@login_required
+def affected(thread_id: int):
+    """Say "me too" on a report (or take it back)."""
+    thread = get_thread(thread_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    if request.form.get("affected") == "0":
+        services.unmark_affected(thread, current_user)
+        flash(_("You are no longer counted as affected."), "info")
+    else:
+        try:
+            services.mark_affected(thread, current_user)
+        except ForumError:
+            flash(_("You reported this problem: you are already counted."), "info")
+        else:
+            flash(_("Thank you: you are counted as affected, and you now watch this thread."),
+                  "success")
+    return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))

@@ -7,6 +7,16 @@ import click
 
 from board.extensions import db
 from board.outbox.services import deliver_due
+from board.urls import site_context
+
+# Periodic work other domains hand to the worker (Travaux moves maintenance along its window).
+TASKS = []
+
+
+def task(func):
+    """Run `func()` at every round of the worker, before delivering the outbox."""
+    TASKS.append(func)
+    return func
 
 
 @click.command("worker")
@@ -17,6 +27,9 @@ def worker(once: bool, interval: float):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     while True:
         try:
+            with site_context():
+                for periodic in TASKS:
+                    periodic()
             counts = deliver_due()
         except Exception:  # noqa: BLE001 - a worker outlives a database hiccup
             logging.getLogger("board.worker").exception("delivery round failed")

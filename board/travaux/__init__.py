@@ -1,0 +1,1 @@
+"""Travaux: services, incidents, maintenance, the status page, the API, promotion."""

@@ -1,0 +1,206 @@
+"""The machine interface: public status in JSON, incidents opened and updated by monitoring.
+
+Token calls authenticate with `Authorization: Bearer`, never with cookies, so they need
+no CSRF token; nothing else in this blueprint writes.
+"""
+
+from datetime import datetime
+
+from flask import Blueprint, jsonify, request, url_for
+from sqlalchemy import select
+
+from board.accounts.services import user_for_token
+from board.extensions import db
+from board.forum.models import Board, Thread
+from board.travaux import services
+from board.travaux.models import Incident, Service
+from board.travaux.services import TravauxError
+from board.urls import absolute
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class APIError(Exception):
+    def __init__(self, status: int, error: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.error, self.message, self.fields = status, error, message, fields
+
+
+@bp.errorhandler(APIError)
+def _api_error(error: APIError):
+    body = {"error": error.error, "message": error.message}
+    if error.fields:
+        body["fields"] = error.fields
+    response = jsonify(body)
+    response.status_code = error.status
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="travaux"'
+    return response
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def incident_json(incident: Incident, thread_urls: list[str]) -> dict:
+    last = incident.last_update
+    return {
+        "id": incident.id,
+        "kind": incident.kind,
+        "title": incident.title,
+        "status": services.current_status(incident),
+        "impact": incident.impact,
+        "services": [s.slug for s in incident.services],
+        "created_at": _iso(incident.created_at),
+        "updated_at": _iso(incident.updated_at),
+        "resolved_at": _iso(incident.resolved_at),
+        "window": {"start": _iso(incident.window_start), "end": _iso(incident.window_end)}
+        if incident.is_maintenance else None,
+        "url": absolute(url_for("travaux.incident", incident_id=incident.id)),
+        "threads": thread_urls,
+        "last_update": {"status": last.status, "created_at": _iso(last.created_at),
+                        "message": last.body_source} if last else None,
+    }
+
+
+def public_thread_urls(incident_ids: list[int]) -> dict[int, list[str]]:
+    """Addresses of the public threads linked to these incidents, in one query."""
+    urls: dict[int, list[str]] = {i: [] for i in incident_ids}
+    if not incident_ids:
+        return urls
+    stmt = (select(Thread.incident_id, Thread.id, Thread.slug).join(Thread.board)
+            .where(Thread.incident_id.in_(incident_ids), Thread.hidden_at.is_(None),
+                   Board.visibility == "public").order_by(Thread.id))
+    for incident_id, thread_id, slug in db.session.execute(stmt):
+        urls[incident_id].append(absolute(url_for("forum.thread", thread_id=thread_id,
+                                                  slug=slug)))
+    return urls
+
+
+def status_document() -> dict:
+    """The public status, shared by the API, the embed and the static export."""
+    overview = services.overview()
+    operations = overview.ongoing + overview.upcoming
+    urls = public_thread_urls([i.id for i in operations])
+    return {
+        "overall": overview.overall,
+        "page_url": absolute(url_for("travaux.status")),
+        "services": [{"slug": s.slug, "name": s.name, "status": overview.status_of(s)}
+                     for s in overview.services],
+        "ongoing": [incident_json(i, urls[i.id]) for i in overview.ongoing],
+        "upcoming": [incident_json(i, urls[i.id]) for i in overview.upcoming],
+    }
+
+
+@bp.get("/status")
+def status():
+    response = jsonify(status_document())
+    response.add_etag()
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=30"
+    return response.make_conditional(request)
+
+
+def _admin_from_token():
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise APIError(401, "unauthorized", "Send an admin token: Authorization: Bearer <token>.")
+    user = user_for_token(raw.strip())
+    if user is None:
+        raise APIError(401, "unauthorized", "This token is not valid.")
+    if not user.is_admin:
+        raise APIError(403, "forbidden", "This token's user is not an admin.")
+    return user
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise APIError(400, "bad_request", "The body must be a JSON object.")
+    return data
+
+
+def _text(data, name, required=True, max_length=20_000):
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise APIError(422, "invalid", f"'{name}' must be a non-empty string.",
+                       {name: "required string"})
+    return value.strip()
+
+
+def _time(data, name):
+    value = data.get(name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise APIError(422, "invalid", f"'{name}' must be an ISO 8601 time with a zone.",
+                       {name: "ISO 8601 with zone"})
+    return moment
+
+
+def _services(data) -> list[Service]:
+    slugs = data.get("services", [])
+    if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs):
+        raise APIError(422, "invalid", "'services' must be a list of service slugs.",
+                       {"services": "list of slugs"})
+    found = db.session.scalars(select(Service).where(Service.slug.in_(slugs))).all()
+    unknown = sorted(set(slugs) - {s.slug for s in found})
+    if unknown:
+        raise APIError(422, "invalid", f"Unknown services: {', '.join(unknown)}.",
+                       {"services": unknown})
+    return list(found)
+
+
+def _refused(error: TravauxError):
+    return APIError(422, "invalid", f"Refused: {error}.", {"reason": str(error)})
+
+
+@bp.post("/incidents")
+def open_incident():
+    user = _admin_from_token()
+    data = _json_body()
+    kind = data.get("kind", "incident")
+    if kind not in ("incident", "maintenance"):
+        raise APIError(422, "invalid", "'kind' is incident or maintenance.", {"kind": kind})
+    try:
+        incident = services.open_incident(
+            user, kind=kind, title=_text(data, "title", max_length=150),
+            impact=data.get("impact", "minor"), services=_services(data),
+            message=_text(data, "message"), status=data.get("status"),
+            window=(_time(data, "window_start"), _time(data, "window_end")))
+    except TravauxError as error:
+        raise _refused(error) from error
+    services.record_api_call(user, incident, "open")
+    return _created(incident)
+
+
+@bp.post("/incidents/<int:incident_id>/updates")
+def post_update(incident_id: int):
+    user = _admin_from_token()
+    incident = db.session.get(Incident, incident_id)
+    if incident is None:
+        raise APIError(404, "not_found", f"No incident {incident_id}.")
+    data = _json_body()
+    status = data.get("status") or services.current_status(incident)
+    try:
+        services.post_update(incident, user, status, _text(data, "message"),
+                             reopen=bool(data.get("reopen")))
+    except TravauxError as error:
+        raise _refused(error) from error
+    services.record_api_call(user, incident, "update")
+    return _created(incident)
+
+
+def _created(incident: Incident):
+    urls = public_thread_urls([incident.id])
+    response = jsonify(incident_json(incident, urls[incident.id]))
+    response.status_code = 201
+    response.headers["Location"] = url_for("travaux.incident", incident_id=incident.id)
+    return response

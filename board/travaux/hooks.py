@@ -1,0 +1,61 @@
+"""What Travaux adds to every page: the banner of ongoing operations, the incident box of a
+linked thread, the notice above the new-thread form. The forum's templates call these when
+they exist, so the forum never imports Travaux."""
+
+import logging
+
+from flask import g, render_template
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
+
+from board.extensions import db
+from board.travaux import services
+from board.travaux.models import Incident
+
+log = logging.getLogger("board.travaux")
+
+
+def ongoing():
+    """Ongoing operations for this request, loaded once; empty when the database fails."""
+    if "travaux_ongoing" not in g:
+        try:
+            g.travaux_ongoing = services.overview(with_services=False).ongoing
+        except SQLAlchemyError:
+            log.exception("banner: ongoing operations unavailable")
+            db.session.rollback()
+            g.travaux_ongoing = []
+    return g.travaux_ongoing
+
+
+def banner() -> Markup:
+    return Markup(render_template("travaux/_banner.html", operations=ongoing()))
+
+
+def ongoing_notice() -> Markup:
+    operations = ongoing()
+    if not operations:
+        return Markup("")
+    return Markup(render_template("travaux/_ongoing_notice.html", operations=operations))
+
+
+def thread_box(thread) -> Markup:
+    """The incident box above a linked thread's posts, or the promote button for admins."""
+    incident = None
+    if thread.incident_id:
+        incident = db.session.scalar(
+            select(Incident).where(Incident.id == thread.incident_id)
+            .options(joinedload(Incident.last_update)))
+    elif not (current_user.is_authenticated and current_user.is_admin):
+        return Markup("")
+    return Markup(render_template("travaux/_thread_box.html", thread=thread, incident=incident))
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(
+        travaux_banner=banner, travaux_thread_box=thread_box, travaux_ongoing_notice=ongoing_notice,
+        status_label=services.status_label, impact_label=services.impact_label,
+        kind_label=services.kind_label, level_label=services.level_label,
+        current_status=services.current_status)

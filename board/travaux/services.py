@@ -1,0 +1,343 @@
+"""Travaux operations: opening incidents, posting updates, promoting and linking reports,
+and deriving what every service's status is right now."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from board.accounts.services import record
+from board.clock import now
+from board.extensions import db
+from board.forum import services as forum
+from board.forum.models import Board, Thread
+from board.markup import render
+from board.outbox.cli import task
+from board.travaux.models import (
+    CLOSED,
+    IMPACTS,
+    INCIDENT_STATUSES,
+    MAINTENANCE_STATUSES,
+    Incident,
+    IncidentUpdate,
+    Service,
+)
+
+# Service statuses, from best to worst.
+LEVELS = ("operational", "maintenance", "degraded", "partial_outage", "major_outage")
+IMPACT_LEVEL = {"none": "operational", "minor": "degraded", "major": "partial_outage",
+                "critical": "major_outage"}
+
+
+class TravauxError(ValueError):
+    """A refused operation; str(error) is a code the views turn into a message."""
+
+
+# Deriving the present ---------------------------------------------------------------------
+
+def window_status(incident: Incident, at: datetime | None = None) -> str:
+    """Where a maintenance stands on its planned window."""
+    at = at or now()
+    if incident.window_start and at < incident.window_start:
+        return "scheduled"
+    if incident.window_end and at >= incident.window_end:
+        return "completed"
+    return "in_progress"
+
+
+def current_status(incident: Incident, at: datetime | None = None) -> str:
+    """The status shown now: a maintenance follows its window unless an admin overrode it."""
+    if incident.is_maintenance and not incident.status_manual and not incident.is_closed:
+        return window_status(incident, at)
+    return incident.status
+
+
+@dataclass
+class Overview:
+    """What is going on: the one query behind the status page, the banner and the API."""
+
+    ongoing: list[Incident]
+    upcoming: list[Incident]
+    services: list[Service]
+    statuses: dict[int, str]
+
+    @property
+    def overall(self) -> str:
+        return max(self.statuses.values(), key=LEVELS.index, default="operational")
+
+    def status_of(self, service: Service) -> str:
+        return self.statuses.get(service.id, "operational")
+
+
+def open_operations():
+    """Incidents and maintenance not yet closed, with their services and latest update."""
+    stmt = (select(Incident).where(Incident.resolved_at.is_(None))
+            .options(joinedload(Incident.last_update), selectinload(Incident.services))
+            .order_by(Incident.created_at.desc()))
+    return db.session.scalars(stmt).unique().all()
+
+
+def overview(with_services: bool = True) -> Overview:
+    """Ongoing incidents, running and upcoming maintenance, and each service's status."""
+    at = now()
+    ongoing, upcoming = [], []
+    for incident in open_operations():
+        status = current_status(incident, at)
+        if status in ("scheduled",):
+            upcoming.append(incident)
+        elif status not in CLOSED:
+            ongoing.append(incident)
+    upcoming.sort(key=lambda i: i.window_start or i.created_at)
+    services = (db.session.scalars(select(Service).order_by(Service.position, Service.name)).all()
+                if with_services else [])
+    statuses = {}
+    for incident in ongoing:
+        level = "maintenance" if incident.is_maintenance else IMPACT_LEVEL[incident.impact]
+        for service in incident.services:
+            worst = max(statuses.get(service.id, "operational"), level, key=LEVELS.index)
+            statuses[service.id] = worst
+    return Overview(ongoing, upcoming, services, statuses)
+
+
+# Writing ----------------------------------------------------------------------------------
+
+def _check(kind: str, impact: str, status: str | None, window) -> None:
+    if impact not in IMPACTS:
+        raise TravauxError("impact")
+    allowed = MAINTENANCE_STATUSES if kind == "maintenance" else INCIDENT_STATUSES
+    if status is not None and status not in allowed:
+        raise TravauxError("status")
+    start, end = window
+    if kind == "maintenance" and not (start and end):
+        raise TravauxError("window-missing")
+    if start and end and end <= start:
+        raise TravauxError("window-order")
+
+
+def discussion_board() -> Board:
+    """The board where incidents opened on Travaux get their discussion thread."""
+    slug = current_app.config["TRAVAUX_BOARD"]
+    board = db.session.scalar(select(Board).where(Board.slug == slug))
+    if board is None:
+        board = forum.create_board(slug, "Travaux", visibility="public")
+    return board
+
+
+def open_incident(author, *, kind: str, title: str, impact: str, services: list[Service],
+                  message: str, status: str | None = None, window=(None, None),
+                  source_thread: Thread | None = None) -> Incident:
+    """Open an incident or schedule a maintenance, with its first update, in one transaction.
+
+    A promoted report becomes its source thread; otherwise a discussion thread is opened in
+    the Travaux board, so that every incident has a place for customers to talk.
+    """
+    _check(kind, impact, status, window)
+    moment = now()
+    incident = Incident(kind=kind, title=title.strip(), impact=impact, author=author,
+                        window_start=window[0], window_end=window[1], created_at=moment,
+                        updated_at=moment, source_thread=source_thread, status="")
+    incident.services = list(services)
+    if kind == "maintenance":
+        incident.status = status or window_status(incident, moment)
+        incident.status_manual = status is not None and status != window_status(incident, moment)
+    else:
+        incident.status = status or "investigating"
+    db.session.add(incident)
+    update = _add_update(incident, author, incident.status, message, moment)
+    if source_thread is not None:
+        _link(incident, source_thread)
+        forum.add_post(source_thread, author, relay_text(update, opening=True), official=True)
+        record(author, "incident.promote", "incident", incident.id, thread=source_thread.id)
+    else:
+        thread = forum.start_thread(discussion_board(), author, incident.title,
+                                    relay_text(update, opening=True), official=True)
+        _link(incident, thread)
+        incident.source_thread = thread
+        record(author, "incident.open", "incident", incident.id, kind=kind)
+    _close_or_reopen(incident)
+    db.session.commit()
+    return incident
+
+
+def post_update(incident: Incident, author, status: str, message: str,
+                reopen: bool = False) -> IncidentUpdate:
+    """Add an update, relayed as an official post into every linked thread."""
+    if status not in incident.statuses:
+        raise TravauxError("status")
+    if incident.is_closed and status not in CLOSED and not reopen:
+        raise TravauxError("closed")
+    if incident.is_maintenance:
+        incident.status_manual = status != window_status(incident)
+    update = _add_update(incident, author, status, message, now())
+    incident.status = status
+    _close_or_reopen(incident)
+    _relay(incident, update)
+    record(author, "incident.update", "incident", incident.id, status=status)
+    db.session.commit()
+    return update
+
+
+def _add_update(incident, author, status, message, moment) -> IncidentUpdate:
+    update = IncidentUpdate(incident=incident, author=author, status=status,
+                            body_source=message, body_html=render(message), created_at=moment)
+    db.session.add(update)
+    db.session.flush()
+    incident.last_update = update
+    incident.updated_at = moment
+    return update
+
+
+def _close_or_reopen(incident: Incident) -> None:
+    """Closing an incident marks its threads resolved (not locked); reopening undoes it."""
+    if incident.status in CLOSED and incident.resolved_at is None:
+        incident.resolved_at = incident.updated_at
+    elif incident.status not in CLOSED:
+        incident.resolved_at = None
+    for thread in linked_threads(incident):
+        thread.resolved_at = incident.resolved_at
+
+
+def _relay(incident: Incident, update: IncidentUpdate) -> None:
+    author = update.author
+    for thread in linked_threads(incident):
+        forum.add_post(thread, author or thread.author, relay_text(update), official=True)
+
+
+def linked_threads(incident: Incident) -> list[Thread]:
+    db.session.flush()
+    return db.session.scalars(select(Thread).where(Thread.incident_id == incident.id)).all()
+
+
+def relay_text(update: IncidentUpdate, opening: bool = False) -> str:
+    """The Markdown of a relayed update, in the site's default language."""
+    incident = update.incident
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        label = status_label(update.status)
+        link = url_for("travaux.incident", incident_id=incident.id, _anchor=f"update-{update.id}")
+        title = escape_md(incident.title)
+        if opening and incident.is_maintenance:
+            head = _("**Maintenance announced** · %(status)s: [%(title)s](%(link)s)",
+                     status=label, title=title, link=link)
+        elif opening:
+            head = _("**Official incident** · %(status)s: [%(title)s](%(link)s)",
+                     status=label, title=title, link=link)
+        else:
+            head = _("**Update** · %(status)s: [%(title)s](%(link)s)", status=label,
+                     title=title, link=link)
+    return f"{head}\n\n{update.body_source}"
+
+
+def escape_md(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_[]()<>#!|~" else c for c in text)
+
+
+def promote(thread: Thread, author, **fields) -> Incident:
+    """Turn a community report into an official incident whose source it is."""
+    if thread.incident_id is not None:
+        raise TravauxError("already-linked")
+    return open_incident(author, source_thread=thread, **fields)
+
+
+def _link(incident: Incident, thread: Thread) -> None:
+    db.session.flush()
+    thread.incident_id = incident.id
+    thread.resolved_at = incident.resolved_at
+
+
+def link_thread(incident: Incident, thread: Thread, author) -> None:
+    """Attach a duplicate report to an incident; the thread hears where things stand."""
+    if thread.incident_id == incident.id:
+        return
+    if thread.incident_id is not None:
+        raise TravauxError("already-linked")
+    _link(incident, thread)
+    if incident.last_update is not None:
+        forum.add_post(thread, author, relay_text(incident.last_update), official=True)
+    record(author, "incident.link", "incident", incident.id, thread=thread.id)
+    db.session.commit()
+
+
+def unlink_thread(incident: Incident, thread: Thread, author) -> None:
+    if thread.incident_id != incident.id:
+        raise TravauxError("not-linked")
+    thread.incident_id = None
+    thread.resolved_at = None
+    record(author, "incident.unlink", "incident", incident.id, thread=thread.id)
+    db.session.commit()
+
+
+@task
+def follow_windows() -> int:
+    """Move maintenance along its window (scheduled → in progress → completed), as updates
+    relayed like any other. Called by the worker; returns how many moved."""
+    moved = 0
+    stmt = select(Incident).where(Incident.kind == "maintenance", Incident.resolved_at.is_(None),
+                                  Incident.status_manual.is_(False))
+    for incident in db.session.scalars(stmt).all():
+        status = window_status(incident)
+        if status == incident.status:
+            continue
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            message = (_("The maintenance has started.") if status == "in_progress"
+                       else _("The maintenance is over."))
+        update = _add_update(incident, None, status, message, now())
+        incident.status = status
+        _close_or_reopen(incident)
+        _relay(incident, update)
+        moved += 1
+    db.session.commit()
+    return moved
+
+
+def save_service(service: Service | None, author, **fields) -> Service:
+    """Create or change a service (an admin action, in the audit log)."""
+    taken = db.session.scalar(select(Service.id).where(Service.slug == fields["slug"]))
+    if taken is not None and (service is None or taken != service.id):
+        raise TravauxError("slug-taken")
+    if service is None:
+        service = Service(**fields)
+        db.session.add(service)
+        db.session.flush()
+        record(author, "service.create", "service", service.id, slug=service.slug)
+    else:
+        for key, value in fields.items():
+            setattr(service, key, value)
+        record(author, "service.update", "service", service.id, slug=service.slug)
+    db.session.commit()
+    return service
+
+
+# Labels shared by pages, feeds and mail ------------------------------------------------
+
+def status_label(status: str) -> str:
+    return {
+        "investigating": _("Investigating"), "identified": _("Identified"),
+        "monitoring": _("Monitoring"), "resolved": _("Resolved"),
+        "scheduled": _("Scheduled"), "in_progress": _("In progress"),
+        "completed": _("Completed"),
+    }[status]
+
+
+def impact_label(impact: str) -> str:
+    return {"none": _("No impact"), "minor": _("Minor"), "major": _("Major"),
+            "critical": _("Critical")}[impact]
+
+
+def kind_label(kind: str) -> str:
+    return _("maintenance") if kind == "maintenance" else _("incident")
+
+
+def level_label(level: str) -> str:
+    return {"operational": _("Operational"), "maintenance": _("Under maintenance"),
+            "degraded": _("Degraded performance"), "partial_outage": _("Partial outage"),
+            "major_outage": _("Major outage")}[level]
+
+
+def record_api_call(user, incident: Incident, action: str) -> None:
+    """API calls go to the audit log too, marked as such."""
+    record(user, f"api.{action}", "incident", incident.id)
+    db.session.commit()

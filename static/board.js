@@ -1,0 +1,34 @@
+// The little JavaScript the pages need. Everything works without it.
+// A [data-hover-disclosure] <details> also opens on hover and on keyboard focus.
+document.querySelectorAll("details[data-hover-disclosure]").forEach((details) => {
+  let openedByHover = false;
+  const show = () => {
+    if (!details.open) { details.open = true; openedByHover = true; }
+  };
+  const hide = () => {
+    if (openedByHover && !details.matches(":hover") && !details.contains(document.activeElement)) {
+      details.open = false;
+      openedByHover = false;
+    }
+  };
+  details.addEventListener("mouseenter", show);
+  details.addEventListener("mouseleave", hide);
+  details.addEventListener("focusin", show);
+  details.addEventListener("focusout", () => setTimeout(hide, 0));
+  // A click on the summary after a hover-open keeps it open rather than closing it.
+  details.querySelector("summary").addEventListener("click", (event) => {
+    if (openedByHover) { event.preventDefault(); openedByHover = false; }
+  });
+  details.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") { details.open = false; openedByHover = false; }
+  });
+});
+
+// The operation form shows the planned window only for a maintenance.
+document.querySelectorAll("select[name=kind]").forEach((kind) => {
+  const windowFields = kind.form && kind.form.querySelector(".window-fields");
+  if (!windowFields) return;
+  const sync = () => { windowFields.hidden = kind.value !== "maintenance"; };
+  kind.addEventListener("change", sync);
+  sync();
+});
