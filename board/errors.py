@@ -26,11 +26,15 @@ MESSAGES = {
                                         "again in a few minutes.")),
 }
 
+# Machine-readable names for JSON errors, the same words the API uses for its own.
+CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         413: "too_large", 429: "too_many_requests", 500: "server_error", 503: "unavailable"}
+
 
 def render_error(code: int, detail: str | None = None):
     title, message = MESSAGES.get(code, MESSAGES[500])
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
-        return jsonify(error=str(title), message=str(detail or message)), code
+        return jsonify(error=CODES.get(code, "server_error"), message=str(detail or message)), code
     try:
         body = render_template("errors/error.html", code=code, title=title,
                                message=detail or message)

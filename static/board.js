@@ -32,3 +32,20 @@ document.querySelectorAll("select[name=kind]").forEach((kind) => {
   kind.addEventListener("change", sync);
   sync();
 });
+
+// A linked thread's incident box stays live: refreshed every minute while the page is open.
+document.querySelectorAll("[data-refresh]").forEach((box) => {
+  const refresh = async () => {
+    if (document.hidden) return;
+    try {
+      const response = await fetch(box.dataset.refresh, { headers: { Accept: "text/html" } });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html")
+        .querySelector("[data-refresh]");
+      if (fresh && fresh.innerHTML !== box.innerHTML) box.innerHTML = fresh.innerHTML;
+    } catch (error) {
+      // Offline for a moment: the box keeps what it showed.
+    }
+  };
+  setInterval(refresh, 60_000);
+});

@@ -4,7 +4,7 @@ Token calls authenticate with `Authorization: Bearer`, never with cookies, so th
 no CSRF token; nothing else in this blueprint writes.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy import select
@@ -137,9 +137,10 @@ def _time(data, name):
         return None
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment.astimezone(UTC) if moment.tzinfo else None
+    except (ValueError, OverflowError):
         moment = None
-    if moment is None or moment.tzinfo is None:
+    if moment is None:
         raise APIError(422, "invalid", f"'{name}' must be an ISO 8601 time with a zone.",
                        {name: "ISO 8601 with zone"})
     return moment

@@ -67,10 +67,16 @@ class Overview:
 
     @property
     def overall(self) -> str:
-        return max(self.statuses.values(), key=LEVELS.index, default="operational")
+        """The worst of what is going on, counting operations that name no service."""
+        levels = [operation_level(i) for i in self.ongoing] + list(self.statuses.values())
+        return max(levels, key=LEVELS.index, default="operational")
 
     def status_of(self, service: Service) -> str:
         return self.statuses.get(service.id, "operational")
+
+
+def operation_level(incident: Incident) -> str:
+    return "maintenance" if incident.is_maintenance else IMPACT_LEVEL[incident.impact]
 
 
 def open_operations():
@@ -96,7 +102,7 @@ def overview(with_services: bool = True) -> Overview:
                 if with_services else [])
     statuses = {}
     for incident in ongoing:
-        level = "maintenance" if incident.is_maintenance else IMPACT_LEVEL[incident.impact]
+        level = operation_level(incident)
         for service in incident.services:
             worst = max(statuses.get(service.id, "operational"), level, key=LEVELS.index)
             statuses[service.id] = worst

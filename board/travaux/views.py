@@ -168,7 +168,10 @@ def _attach_error(form, code: str) -> None:
     field.errors = list(field.errors) + [ERRORS[code]()]
 
 
-THREAD_RE = re.compile(r"(?:/threads/)?(\d+)(?:[/?#].*)?$")
+def _thread_number(text: str) -> int | None:
+    """The thread a pasted address or number points at (a port in the address is no thread)."""
+    match = re.search(r"/threads/(\d+)", text) or re.fullmatch(r"\s*#?(\d+)\s*", text)
+    return int(match.group(1)) if match else None
 
 
 @bp.post("/travaux/incidents/<int:incident_id>/link")
@@ -176,8 +179,8 @@ THREAD_RE = re.compile(r"(?:/threads/)?(\d+)(?:[/?#].*)?$")
 def link(incident_id: int):
     incident = get_incident(incident_id)
     form = forms.LinkForm()
-    match = THREAD_RE.search(form.thread.data.strip()) if form.validate_on_submit() else None
-    thread = db.session.get(Thread, int(match.group(1))) if match else None
+    number = _thread_number(form.thread.data) if form.validate_on_submit() else None
+    thread = db.session.get(Thread, number) if number else None
     if thread is None:
         flash(_("No thread found at this address."), "error")
     else:
@@ -245,6 +248,14 @@ def service_form(service_id: int | None = None):
             return redirect(url_for("travaux.service_list"))
     return render_template("travaux/service_form.html", form=form, service=service), (
         422 if form.errors else 200)
+
+
+@bp.get("/travaux/incidents/<int:incident_id>/box")
+def incident_box(incident_id: int):
+    """The incident box of a linked thread, alone: board.js refreshes open threads with it."""
+    incident = get_incident(incident_id)
+    response = render_template("travaux/_thread_box.html", incident=incident, thread=None)
+    return response, 200, {"Cache-Control": "public, max-age=30"}
 
 
 @bp.get("/travaux/embed")

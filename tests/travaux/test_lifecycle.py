@@ -80,6 +80,13 @@ def test_worst_open_operation_sets_the_service_status(admin, web):
     assert services.overview().status_of(web) == "degraded"
 
 
+def test_incident_naming_no_service_still_sets_the_overall_status(admin, web):
+    open_incident(admin, services=[], impact="critical")
+    overview = services.overview()
+    assert overview.status_of(web) == "operational"
+    assert overview.overall == "major_outage"
+
+
 def test_maintenance_follows_its_window(admin, web):
     start = now() + timedelta(hours=2)
     board = make_board(slug="travaux")

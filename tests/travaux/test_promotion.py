@@ -117,6 +117,18 @@ def test_a_linked_thread_cannot_be_promoted_again(client, login_as):
     assert db.session.scalar(select(func.count(Incident.id))) == 1
 
 
+def test_link_by_pasted_address_with_a_port(client, login_as):
+    service = add_service()
+    report, other = make_thread(), make_thread()
+    login_as("admin")
+    promote(client, report, service)
+    incident = db.session.scalar(select(Incident))
+    address = f"http://127.0.0.1:5000/threads/{other.id}/{other.slug}?page=2#post-3"
+    client.form(f"/travaux/incidents/{incident.id}/link", {"thread": address})
+    db.session.refresh(other)
+    assert other.incident_id == incident.id
+
+
 def test_unlink_a_thread(client, login_as):
     service = add_service()
     report, other = make_thread(), make_thread()

@@ -1,0 +1,393 @@
+"""board.markup against hostile input: no executable content ever comes out, legitimate
+Markdown still renders, and pathological input renders in bounded time.
+
+The corpus is tests/data/hostile_markdown.txt: entries separated by a line holding exactly
+``%%%%``; '#' lines before the first separator are its header and are skipped; ``⟦hex⟧`` stands
+for a character a text file cannot hold safely (⟦00⟧ is NUL). See load_corpus().
+
+Sources the corpus draws on (payloads rewritten by hand, often several spellings of each):
+- OWASP XSS Filter Evasion Cheat Sheet (cheatsheetseries.owasp.org): script/img/body/meta/
+  base/link/style/table/div vectors, entity-encoded and tab/newline-split javascript: URLs,
+  expression(), -moz-binding, UTF-7, SSI and XML data island tricks.
+- PortSwigger Web Security Academy XSS cheat sheet: event handlers (onfocus+autofocus,
+  ontoggle, onbegin, onloadstart...), svg/animate/set/use, formaction, srcdoc.
+- html5sec.org (HTML5 Security Cheatsheet): svg/math namespace tricks, CDATA in svg, xmp,
+  listing, noembed, isindex, xlink:href.
+- DOMPurify test suite and published bypasses: <svg></p><style> (2.0.0), math/mtext/table/
+  mglyph/style (2.0.17), form/math/mglyph namespace confusion (2.2.x), noscript and
+  template mutation XSS.
+- bleach test suite and advisories: CVE-2018-7753 (entities inside URL schemes),
+  CVE-2020-6802 (noscript mXSS), CVE-2020-6816 and CVE-2021-23980 (math/svg + style + comments).
+- markdown-it security notes (docs/security.md, validateLink's javascript/vbscript/file/data
+  block) and markdown-it-py's advisories; cujanovic's "Markdown-XSS-Payloads" list and the
+  Telescope write-up (CVE-2014-5144) for Markdown link/image/reference-definition payloads.
+- The 0xsobky "ultimate XSS polyglot" and the Ashar Javed polyglot; cmark's
+  test/pathological_tests.py for the shapes of the bounded-time inputs.
+"""
+
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from board import markup
+
+CORPUS = Path(__file__).parent / "data" / "hostile_markdown.txt"
+SEPARATOR = "%%%%"
+_ESCAPE = re.compile(r"⟦([0-9A-Fa-f]{2,6})⟧")
+
+FORBIDDEN_TAGS = frozenset({
+    "script", "style", "iframe", "frame", "frameset", "svg", "math", "object", "embed",
+    "applet", "form", "input", "button", "textarea", "select", "base", "meta", "link",
+    "noscript", "template", "xmp", "noembed", "plaintext", "title", "video", "audio",
+})
+URL_ATTRIBUTES = frozenset({"href", "src"})
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+# What a browser ignores in a URL, and more: every control, space, and invisible character.
+_IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f\s\u00ad\u200b-\u200f\u2028-\u202e\u2060\ufeff]")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
+TIME_LIMIT = 2.0  # seconds, for one render of a pathological input
+
+
+def load_corpus(path: Path = CORPUS) -> list[str]:
+    """The entries of the corpus file, header skipped and ⟦hex⟧ escapes decoded."""
+    entries: list[str] = []
+    current: list[str] | None = None  # None while still in the header
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the file's final newline ends the last line, it adds none
+    for number, line in enumerate(lines, 1):
+        if line == SEPARATOR:
+            if current is not None:
+                entries.append("\n".join(current))
+            current = []
+        elif current is None:
+            assert line.startswith("#") or not line.strip(), f"line {number}: not a comment"
+        else:
+            current.append(line)
+    if current is not None:
+        entries.append("\n".join(current))
+    return [_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), entry) for entry in entries]
+
+
+def _entry_id(index: int, entry: str) -> str:
+    """Its number and its start on one line (pytest escapes what is not printable ASCII)."""
+    return f"{index:03d}:{' '.join(entry.split())[:48]}"
+
+
+HOSTILE = load_corpus()
+
+
+class _TagCollector(HTMLParser):
+    """Every tag, attribute, comment and declaration in an HTML fragment. Attribute values come
+    out entity-decoded, as a browser sees them."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.start_tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.end_tags: list[str] = []
+        self.oddities: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.start_tags.append((tag, attrs))
+
+    def handle_startendtag(self, tag, attrs):
+        self.start_tags.append((tag, attrs))
+
+    def handle_endtag(self, tag):
+        self.end_tags.append(tag)
+
+    def handle_comment(self, data):
+        self.oddities.append(f"comment <!--{data}-->")
+
+    def handle_decl(self, decl):
+        self.oddities.append(f"declaration <!{decl}>")
+
+    def handle_pi(self, data):
+        self.oddities.append(f"processing instruction <?{data}>")
+
+    def unknown_decl(self, data):
+        self.oddities.append(f"marked section <![{data}]>")
+
+
+def url_scheme(value: str) -> str | None:
+    """The scheme a browser would use for an href/src value (already entity-decoded), after
+    dropping whitespace, controls and invisible characters anywhere and lowercasing; None
+    for a relative URL or an anchor."""
+    match = _SCHEME.match(_IGNORED_IN_URL.sub("", value).lower())
+    return match.group(1) if match else None
+
+
+def _attribute_allowed(tag: str, name: str, value: str) -> bool:
+    rule = markup.ALLOWED_ATTRIBUTES.get(tag, ())
+    return bool(rule(tag, name, value)) if callable(rule) else name in rule
+
+
+def unsafe_parts(fragment: str) -> list[str]:
+    """What in an HTML fragment could run script, load active content or escape the allowlist."""
+    parser = _TagCollector()
+    parser.feed(fragment)
+    parser.close()
+    problems = list(parser.oddities)
+    for tag in parser.end_tags:
+        if tag not in markup.ALLOWED_TAGS or tag in FORBIDDEN_TAGS:
+            problems.append(f"end tag </{tag}>")
+    for tag, attrs in parser.start_tags:
+        if tag not in markup.ALLOWED_TAGS or tag in FORBIDDEN_TAGS:
+            problems.append(f"tag <{tag}>")
+        names = [name for name, _ in attrs]
+        if len(names) != len(set(names)):
+            problems.append(f"<{tag}> repeats an attribute: {names}")
+        for name, value in attrs:
+            value = value or ""
+            if name.startswith("on"):
+                problems.append(f"<{tag}> event handler {name}={value!r}")
+            if name == "style":
+                problems.append(f"<{tag}> style={value!r}")
+            if not _attribute_allowed(tag, name, value):
+                problems.append(f"<{tag}> attribute not allowlisted: {name}={value!r}")
+            if name in URL_ATTRIBUTES:
+                scheme = url_scheme(value)
+                if scheme is not None and scheme not in SAFE_SCHEMES:
+                    problems.append(f"<{tag}> {name} with scheme {scheme!r}: {value!r}")
+            if name == "rel" and value != markup.LINK_REL:
+                problems.append(f"<{tag}> rel={value!r}")
+        if tag == "a" and "href" in names and "rel" not in names:
+            problems.append(f"<a> without rel: {attrs}")
+    return problems
+
+
+def assert_safe(source: str, output: str) -> None:
+    problems = unsafe_parts(output)
+    assert not problems, f"\nsource: {source!r}\noutput: {output!r}\nproblems: {problems}"
+
+
+# The checker itself must catch what it is meant to catch, or every test below proves nothing.
+@pytest.mark.parametrize("fragment", [
+    "<script>alert(1)</script>",
+    "<p><img src=x onerror=alert(1)></p>",
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="&#106;ava&#x09;script:alert(1)" rel="nofollow ugc noopener noreferrer">x</a>',
+    '<a href=" \x01JaVaScRiPt:alert(1)" rel="nofollow ugc noopener noreferrer">x</a>',
+    '<img src="vbscript:msgbox(1)">',
+    '<img src="data:image/svg+xml,&lt;svg onload=alert(1)&gt;">',
+    '<p style="background:url(x)">x</p>',
+    "<svg><circle/></svg>",
+    "<math></math>",
+    "<!-- x -->",
+    '<a href="https://example.com">no rel</a>',
+    '<a href="https://example.com" rel="opener">bad rel</a>',
+    '<td class="evil">x</td>',
+    '<code class="hljs">x</code>',
+    '<p id="x">clobbering</p>',
+    "<div>x</div>",
+], ids=lambda fragment: fragment[:40])
+def test_checker_rejects_unsafe_html(fragment):
+    assert unsafe_parts(fragment)
+
+
+@pytest.mark.parametrize("value, scheme", [
+    ("https://example.com", "https"),
+    ("HTTP://example.com", "http"),
+    ("mailto:x@example.com", "mailto"),
+    (" \t java\nscript:alert(1)", "javascript"),
+    ("\x00vbscript:x", "vbscript"),
+    ("\u200bdata:text/html,x", "data"),
+    ("/relative/path", None),
+    ("#anchor", None),
+    ("?q=javascript:alert(1)", None),
+    ("%6Aavascript:alert(1)", None),  # percent-encoding cannot make a scheme
+    ("//example.com/x", None),
+])
+def test_url_scheme(value, scheme):
+    assert url_scheme(value) == scheme
+
+
+def test_corpus_is_large_and_has_no_duplicates():
+    assert len(HOSTILE) >= 150
+    assert all(entry.strip() for entry in HOSTILE)
+    assert len(set(HOSTILE)) == len(HOSTILE)
+
+
+@pytest.mark.parametrize(
+    "source", HOSTILE, ids=[_entry_id(i, entry) for i, entry in enumerate(HOSTILE, 1)]
+)
+def test_hostile_input_renders_without_executable_content(source):
+    output = markup.render(source)
+    assert isinstance(output, str)
+    assert_safe(source, output)
+
+
+@pytest.mark.parametrize(
+    "source", HOSTILE, ids=[_entry_id(i, entry) for i, entry in enumerate(HOSTILE, 1)]
+)
+def test_hostile_input_excerpt_is_bounded_plain_text(source):
+    text = markup.excerpt(source, 80)
+    assert isinstance(text, str)
+    assert len(text) <= 80
+    assert "\n" not in text
+
+
+REL = 'rel="nofollow ugc noopener noreferrer"'
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param("**gras** et __gras__", ["<strong>gras</strong> et <strong>gras</strong>"],
+                 id="bold"),
+    pytest.param("*italique* et _italique_", ["<em>italique</em> et <em>italique</em>"],
+                 id="italic"),
+    pytest.param("~~barré~~", ["<s>barré</s>"], id="strikethrough"),
+    pytest.param("- un\n- deux\n", ["<ul>\n<li>un</li>\n<li>deux</li>\n</ul>"], id="bullets"),
+    pytest.param("3. trois\n4. quatre\n", ['<ol start="3">\n<li>trois</li>'], id="ordered"),
+    pytest.param("- a\n  - b\n", ["<li>a\n<ul>\n<li>b</li>\n</ul>\n</li>"], id="nested-list"),
+    pytest.param("```python\nif a < b and c > d:\n    pass\n```",
+                 ['<pre><code class="language-python">if a &lt; b and c &gt; d:\n    pass\n'
+                  "</code></pre>"], id="fenced-code"),
+    pytest.param("```c++\nint a;\n```", ["<pre><code>int a;\n</code></pre>"],
+                 id="fence-language-not-a-word"),
+    pytest.param("    indenté\n", ["<pre><code>indenté\n</code></pre>"], id="indented-code"),
+    pytest.param("`a <b> & c`", ["<code>a &lt;b&gt; &amp; c</code>"], id="code-span"),
+    pytest.param("| Gauche | Centre | Droite |\n|:--|:-:|--:|\n| 1 | 2 | 3 |\n",
+                 ['<th class="align-left">Gauche</th>', '<th class="align-center">Centre</th>',
+                  '<th class="align-right">Droite</th>', '<td class="align-left">1</td>',
+                  '<td class="align-right">3</td>', "<thead>", "<tbody>"], id="table"),
+    pytest.param("| a | b |\n|---|---|\n| 1 | 2 |\n", ["<th>a</th>", "<td>2</td>"],
+                 id="table-no-alignment"),
+    pytest.param("Voir https://example.com/a?b=1&c=2 !",
+                 [f'<a href="https://example.com/a?b=1&amp;c=2" {REL}>'
+                  "https://example.com/a?b=1&amp;c=2</a> !"], id="linkify-https"),
+    pytest.param("www.example.com", [f'<a href="http://www.example.com" {REL}>'], id="linkify-www"),
+    pytest.param("[la doc](https://example.com/doc \"Titre\")",
+                 [f'<a href="https://example.com/doc" title="Titre" {REL}>la doc</a>'],
+                 id="link"),
+    pytest.param("[fil](/forum/t/1#p-2)", [f'<a href="/forum/t/1#p-2" {REL}>fil</a>'],
+                 id="relative-link"),
+    pytest.param("[écrire](mailto:contact@example.com)",
+                 [f'<a href="mailto:contact@example.com" {REL}>écrire</a>'], id="mailto"),
+    pytest.param("contact@example.com",
+                 [f'<a href="mailto:contact@example.com" {REL}>contact@example.com</a>'],
+                 id="linkify-email"),
+    pytest.param("[réf][1]\n\n[1]: https://example.com/ref",
+                 [f'<a href="https://example.com/ref" {REL}>réf</a>'], id="reference-link"),
+    pytest.param("<https://example.com/auto>",
+                 [f'<a href="https://example.com/auto" {REL}>https://example.com/auto</a>'],
+                 id="autolink"),
+    pytest.param('![logo](https://example.com/logo.png "Le logo")',
+                 ['<img src="https://example.com/logo.png" alt="logo" title="Le logo" '
+                  'loading="lazy">'], id="image"),
+    pytest.param("# Titre\n## Sous-titre\n###### Six",
+                 ["<h3>Titre</h3>", "<h4>Sous-titre</h4>", "<h6>Six</h6>"], id="headings"),
+    pytest.param("Titre\n=====\n\nSous\n----", ["<h3>Titre</h3>", "<h4>Sous</h4>"],
+                 id="setext-headings"),
+    pytest.param("> citée\n> > deux fois", ["<blockquote>\n<p>citée</p>\n<blockquote>"],
+                 id="blockquote"),
+    pytest.param("ligne  \nsuivante\\\nencore", ["ligne<br>\nsuivante<br>\nencore"],
+                 id="hard-breaks"),
+    pytest.param("avant\n\n---\n\naprès", ["<hr>"], id="rule"),
+    pytest.param("Café & « guillemets » <3", ["Café &amp; « guillemets » &lt;3"],
+                 id="french-text"),
+    pytest.param("&copy; &amp; &#233;", ["© &amp; é"], id="entities"),
+])
+def test_legitimate_markdown_renders(source, expected):
+    output = markup.render(source)
+    for fragment in expected:
+        assert fragment in output, f"\nexpected {fragment!r}\nin {output!r}"
+    assert_safe(source, output)
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("**Bonjour** *tout* le `monde`", "Bonjour tout le monde"),
+    ("# Titre\n\nPremier paragraphe.\n\n- un\n- deux", "Titre Premier paragraphe. un deux"),
+    ("Tom &amp; Jerry &lt;3", "Tom & Jerry <3"),
+    ("[lien](https://example.com) et https://example.org", "lien et https://example.org"),
+    ("| a | b |\n|---|---|\n| 1 | 2 |", "a b 1 2"),
+    ("<script>alert(1)</script>", "<script>alert(1)</script>"),  # text, for an escaping template
+])
+def test_excerpt_is_plain_text(source, expected):
+    assert markup.excerpt(source) == expected
+
+
+def test_excerpt_truncates_with_an_ellipsis():
+    assert markup.excerpt("mot " * 200, 30) == "mot " * 7 + "m…"
+    assert markup.excerpt("mot " * 200, 8) == "mot mot…"  # no space left before the ellipsis
+    assert markup.excerpt("*court*", 30) == "court"
+
+
+def _indentation(depth: int) -> str:
+    """Indentation for a list item `depth` levels deep: tabs, then spaces (a tab is 4 columns)."""
+    return "\t" * (depth // 2) + "  " * (depth % 2)
+
+
+_PADDED_TABLE = "|" + "a|" * 256 + "\n|" + "-|" * 256 + "\n" + "|\n" * 256 + "\n"
+
+# Each builds its input when run; "was" notes the render time before board/markup.py was fixed.
+PATHOLOGICAL = {
+    "10k-blockquote-markers": lambda: ">" * 10_000 + " profond",
+    "10k-spaced-blockquote-markers": lambda: "> " * 10_000 + "profond",
+    "5k-nested-brackets": lambda: "[" * 5_000 + "x" + "]" * 5_000,
+    "5k-open-brackets": lambda: "[" * 5_000 + "x",
+    "2k-nested-images": lambda: "![" * 2_000 + "x" + "](/a.png)" * 2_000,
+    "5k-unclosed-link-destinations": lambda: "[a](<b" * 5_000,
+    "20k-stars": lambda: "*" * 20_000,
+    "10k-stars-around-text": lambda: "*" * 5_000 + "x" + "*" * 5_000,
+    "5k-alternating-emphasis-markers": lambda: "*_" * 2_500,
+    "emphasis-openers-without-closers": lambda: "*a _b " * 5_000,
+    "nested-strong-emphasis": lambda: "*a **a " * 1_000 + "b" + " a** a*" * 1_000,
+    "50k-char-line": lambda: "a" * 50_000,
+    "50k-char-url": lambda: "https://example.com/" + "a" * 50_000,
+    "50k-char-link-destination": lambda: "[x](" + "a" * 50_000 + ")",
+    "50k-nul": lambda: "\x00" * 50_000,
+    # 3,000 levels at 2 columns each; tabs keep the input at 2 MB instead of 9 MB of spaces.
+    "3k-nested-list-items-by-indentation":
+        lambda: "\n".join(_indentation(depth) + "- item" for depth in range(3_000)),
+    "3k-nested-list-markers-on-one-line": lambda: "- " * 3_000 + "item",
+    "10k-backticks": lambda: "`" * 10_000,
+    "10k-backticks-around-text": lambda: "`" * 5_000 + "x" + "`" * 4_999,
+    "backtick-runs-of-growing-length": lambda: "".join("`" * n + "x" for n in range(1, 300)),
+    "2k-reference-uses": lambda: "[a]: https://example.com\n\n" + "[a]" * 2_000,
+    "6k-entities": lambda: "&#x" * 6_000,
+    "8k-angle-brackets": lambda: "<a " * 8_000,
+    "16k-scheme-separators": lambda: "://" * 16_000,  # was 17 s: markdown-it-py's linkify rule
+    "6k-unlinkable-urls": lambda: "<http://" * 6_000,  # was 9 s, same cause
+    "6k-table-rows": lambda: "|a\n|-\n" + "|\n" * 6_000,  # was 2-3 s: html5lib's tree walker
+    # 4 of these took 17 s and 370 MB; 50 KB of them, minutes and gigabytes.
+    "50kb-of-padded-tables": lambda: (_PADDED_TABLE * 40)[:50_000],
+}
+
+
+@pytest.mark.parametrize("make_source", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
+def test_pathological_input_renders_in_bounded_time(make_source):
+    source = make_source()
+    start = time.perf_counter()
+    output = markup.render(source)
+    elapsed = time.perf_counter() - start
+    assert elapsed < TIME_LIMIT, f"render took {elapsed:.2f} s for {len(source):,} characters"
+    assert_safe(source[:200], output)
+    assert output.count("<td") + output.count("<th") <= 10_000  # board.markup's cell budget
+
+
+def test_a_large_table_still_renders_whole():
+    rows = "".join(f"| {n} | b | c | d |\n" for n in range(500))
+    output = markup.render("| a | b | c | d |\n|---|:-:|---|--:|\n" + rows)
+    assert output.count("<td") == 2_000
+    assert '<td class="align-right">d</td>' in output
+    assert "|" not in output
+
+
+# A fence whose info string is only whitespace ("``` " with a trailing space is common) once
+# made the renderer raise IndexError: the post failed with a server error.
+@pytest.mark.parametrize("source", ["``` \ncode\n```", "~~~\t\ncode\n~~~", "```\u00a0\ncode\n```"])
+def test_fence_with_a_blank_info_string(source):
+    assert_safe(source, markup.render(source))
+
+
+def test_rendering_from_several_threads_gives_the_same_html():
+    # Each thread gets its own bleach cleaner: a shared one mixes up parser state.
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = [f"**{n}** | [lien](https://example.org/{n})\n\n> citation {n}" for n in range(200)]
+    expected = [markup.render(source) for source in sources]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(markup.render, sources)) == expected

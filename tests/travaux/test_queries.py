@@ -1,0 +1,69 @@
+"""Travaux pages cost the same number of queries whatever the number of updates and threads."""
+
+import pytest
+from sqlalchemy import select
+
+from board.extensions import db
+from board.forum.models import Thread
+from board.travaux import services
+from board.travaux.models import Incident, Service
+from board.urls import site_context
+from tests.conftest import count_queries
+from tests.factories import make_board, make_thread, make_user
+
+# Banner (ongoing operations + their services) comes on top of each page's own queries.
+BANNER = 2
+STATUS_PAGE = 6 + BANNER    # open operations + services, service list, history count + page
+INCIDENT_PAGE = 4 + BANNER  # incident + last update, services, updates, linked threads
+THREAD_PAGE = 4 + 1 + BANNER  # the forum's thread page (a guest), plus its incident box
+
+
+def grow(count: int):
+    """An ongoing incident with `count` updates and `count` linked threads."""
+    admin = make_user(role="admin")
+    service = Service(slug=f"s{count}", name=f"Service {count}")
+    db.session.add(service)
+    db.session.commit()
+    board = make_board()
+    report = make_thread(board=board)
+    with site_context():
+        incident = services.promote(report, admin, kind="incident", title=f"Panne {count}",
+                                    impact="major", services=[service], message="Début.")
+        for n in range(count):
+            services.post_update(incident, admin, "identified", f"Point {n}.")
+            services.link_thread(incident, make_thread(board=board), admin)
+        # A resolved one for the history.
+        old = services.open_incident(admin, kind="incident", title="Ancienne", impact="minor",
+                                     services=[service], message="Vu.")
+        services.post_update(old, admin, "resolved", "Fini.")
+    return incident, report
+
+
+def queries_for(client, path):
+    client.get(path)
+    with count_queries() as statements:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(statements)
+
+
+@pytest.mark.parametrize("page", ["status", "incident", "thread"])
+def test_travaux_pages_cost_a_constant_number_of_queries(client, page):
+    costs = []
+    for count in (2, 12):
+        incident, report = grow(count)
+        path = {"status": "/travaux/", "incident": f"/travaux/incidents/{incident.id}",
+                "thread": f"/threads/{report.id}/{report.slug}"}[page]
+        costs.append(queries_for(client, path))
+    budget = {"status": STATUS_PAGE, "incident": INCIDENT_PAGE, "thread": THREAD_PAGE}[page]
+    assert costs[0] == costs[1] == budget, costs
+    assert db.session.scalar(select(db.func.count(Thread.id))) > 12
+    assert db.session.scalar(select(db.func.count(Incident.id))) == 4
+
+
+def test_api_status_costs_a_constant_number_of_queries(client):
+    costs = []
+    for count in (2, 12):
+        grow(count)
+        costs.append(queries_for(client, "/api/v1/status"))
+    assert costs[0] == costs[1] == 4, costs
