@@ -32,9 +32,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from board.accounts import cli as accounts_cli
     from board.accounts import views as accounts_views
+    from board.forum import feeds as forum_feeds  # noqa: F401 - registers its routes
     from board.forum import views as forum_views
     from board.outbox import cli as outbox_cli
     from board.travaux import api as travaux_api
+    from board.travaux import feeds as travaux_feeds  # noqa: F401 - registers its routes
     from board.travaux import hooks as travaux_hooks
     from board.travaux import views as travaux_views
 

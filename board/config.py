@@ -58,6 +58,10 @@ def load(instance_path: str) -> dict:
         "OUTBOX_RETRY_SECONDS": int(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "20")),
         "TRAVAUX_EXPORT_DIR": os.environ.get("TRAVAUX_EXPORT_DIR", ""),
+        # Feed item ids are tag: URIs on BASE_URL's host and this date; never change it once
+        # feeds are published, or every reader sees every item as new.
+        "FEED_TAG_DATE": os.environ.get("FEED_TAG_DATE", "2026"),
+        "FEED_AUTHOR": os.environ.get("FEED_AUTHOR", "Communauté"),
         # Board where incidents opened on Travaux get their discussion thread.
         "TRAVAUX_BOARD": os.environ.get("TRAVAUX_BOARD", "travaux"),
         # Who may show /travaux/embed in a frame (the customer panel's origin).

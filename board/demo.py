@@ -168,7 +168,8 @@ def demo(if_empty: bool):
 
 def _load_travaux(admin, members):
     """Services, a resolved incident, an incident promoted from a report, a maintenance."""
-    services = {slug: Service(slug=slug, name=name, description=desc, position=i)
+    # The old Travaux numbered its projects from 1: feed.php?project=<n> keeps working.
+    services = {slug: Service(slug=slug, name=name, description=desc, position=i, legacy_id=i + 1)
                 for i, (slug, name, desc) in enumerate(SERVICES)}
     db.session.add_all(services.values())
     db.session.commit()

@@ -39,6 +39,8 @@ class Board(db.Model):
     last_post_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
     )
+    # Moves whenever what the board's feed shows changes (feeds' ETag and Last-Modified).
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
     last_post: Mapped["Post | None"] = relationship(foreign_keys=[last_post_id])
 
@@ -73,6 +75,8 @@ class Thread(HideableMixin, db.Model):
         ForeignKey("incidents.id", use_alter=True, ondelete="SET NULL"), index=True
     )
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Moves whenever what the thread's feed shows changes (feeds' ETag and Last-Modified).
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
     board: Mapped[Board] = relationship(foreign_keys=[board_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])

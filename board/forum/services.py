@@ -62,6 +62,7 @@ def refresh_thread(thread: Thread) -> None:
     ).one()
     thread.post_count = count
     thread.last_post_id = last_id
+    thread.changed_at = now()
     last = db.session.get(Post, last_id) if last_id else None
     thread.last_activity_at = last.created_at if last else thread.created_at
 
@@ -75,6 +76,7 @@ def refresh_board(board: Board) -> None:
         .where(Thread.board_id == board.id, Thread.hidden_at.is_(None))
     ).one()
     board.thread_count, board.post_count, board.last_post_id = threads, posts, last_id
+    board.changed_at = now()
 
 
 def _refresh(thread: Thread) -> None:
@@ -185,7 +187,7 @@ def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
     """Replace a post's text (and the thread's title, for a first post); marked as edited."""
     post.body_source = body
     post.body_html = render(body)
-    post.edited_at = now()
+    post.edited_at = post.thread.changed_at = post.thread.board.changed_at = now()
     if title and post.id == first_post_id(post.thread):
         post.thread.title = title.strip()
         post.thread.slug = slugify(title)
@@ -281,6 +283,7 @@ def save_board(board: Board | None, actor, **fields) -> Board:
         changed = {k: v for k, v in fields.items() if getattr(board, k) != v}
         for key, value in changed.items():
             setattr(board, key, value)
+        board.changed_at = now()
         record(actor, "board.update", "board", board.id, **{k: str(v) for k, v in changed.items()})
     db.session.commit()
     return board

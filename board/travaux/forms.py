@@ -95,3 +95,7 @@ class ServiceForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Length(max=500)])
     position = IntegerField(_l("Position"), validators=[NumberRange(min=0, max=1000)],
                             default=0)
+    legacy_id = IntegerField(
+        _l("Project number on the old Travaux"), validators=[Optional(), NumberRange(min=1)],
+        description=_l("Old feed addresses (feed.php?project=<number>) lead to this "
+                       "service's feed."))

@@ -37,6 +37,8 @@ class Service(db.Model):
     name: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
+    # The old Travaux's project number, so that feed.php?project=<n> finds this service's feed.
+    legacy_id: Mapped[int | None] = mapped_column(unique=True)
 
 
 class Incident(db.Model):

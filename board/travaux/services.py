@@ -205,6 +205,7 @@ def _close_or_reopen(incident: Incident) -> None:
         incident.resolved_at = None
     for thread in linked_threads(incident):
         thread.resolved_at = incident.resolved_at
+        thread.changed_at = thread.board.changed_at = incident.updated_at
 
 
 def _relay(incident: Incident, update: IncidentUpdate) -> None:
@@ -252,6 +253,12 @@ def _link(incident: Incident, thread: Thread) -> None:
     db.session.flush()
     thread.incident_id = incident.id
     thread.resolved_at = incident.resolved_at
+    _touch(incident, thread)
+
+
+def _touch(incident: Incident, thread: Thread) -> None:
+    """A link made or undone changes both sides' feed items."""
+    incident.updated_at = thread.changed_at = thread.board.changed_at = now()
 
 
 def link_thread(incident: Incident, thread: Thread, author) -> None:
@@ -272,6 +279,7 @@ def unlink_thread(incident: Incident, thread: Thread, author) -> None:
         raise TravauxError("not-linked")
     thread.incident_id = None
     thread.resolved_at = None
+    _touch(incident, thread)
     record(author, "incident.unlink", "incident", incident.id, thread=thread.id)
     db.session.commit()
 
@@ -301,9 +309,11 @@ def follow_windows() -> int:
 
 def save_service(service: Service | None, author, **fields) -> Service:
     """Create or change a service (an admin action, in the audit log)."""
-    taken = db.session.scalar(select(Service.id).where(Service.slug == fields["slug"]))
-    if taken is not None and (service is None or taken != service.id):
-        raise TravauxError("slug-taken")
+    for column, code in ((Service.slug, "slug-taken"), (Service.legacy_id, "legacy-taken")):
+        value = fields.get(column.key)
+        taken = value is not None and db.session.scalar(select(Service.id).where(column == value))
+        if taken and (service is None or taken != service.id):
+            raise TravauxError(code)
     if service is None:
         service = Service(**fields)
         db.session.add(service)
@@ -313,8 +323,18 @@ def save_service(service: Service | None, author, **fields) -> Service:
         for key, value in fields.items():
             setattr(service, key, value)
         record(author, "service.update", "service", service.id, slug=service.slug)
+    _touch_service(service)
     db.session.commit()
     return service
+
+
+def _touch_service(service: Service) -> None:
+    """A renamed service changes the items of every incident that names it."""
+    db.session.flush()
+    moment = now()
+    for incident in db.session.scalars(select(Incident).where(
+            Incident.services.any(Service.id == service.id))):
+        incident.updated_at = moment
 
 
 # Labels shared by pages, feeds and mail ------------------------------------------------

@@ -39,6 +39,7 @@ ERRORS = {
     "already-linked": lambda: _("This thread is already linked to an incident."),
     "not-linked": lambda: _("This thread is not linked to this incident."),
     "slug-taken": lambda: _("Another service already uses this address."),
+    "legacy-taken": lambda: _("Another service already has this project number."),
 }
 
 
@@ -238,11 +239,13 @@ def service_form(service_id: int | None = None):
     service = db.get_or_404(Service, service_id) if service_id else None
     form = forms.ServiceForm(obj=service)
     if form.validate_on_submit():
-        fields = {k: form[k].data for k in ("name", "slug", "description", "position")}
+        fields = {k: form[k].data for k in ("name", "slug", "description", "position",
+                                            "legacy_id")}
         try:
             services.save_service(service, current_user, **fields)
         except TravauxError as error:
-            form.slug.errors.append(ERRORS[str(error)]())
+            field = form.legacy_id if str(error) == "legacy-taken" else form.slug
+            field.errors.append(ERRORS[str(error)]())
         else:
             flash(_("The service is saved."), "success")
             return redirect(url_for("travaux.service_list"))

@@ -1,0 +1,135 @@
+"""RSS 2.0 and Atom 1.0 feeds, built by feedgen, served with conditional GET.
+
+Shared by every feed: a feed is a stamp (what changed last, from one small query) and a list
+of items (from a bounded number of queries), both built as a guest sees the site. This module
+imports no domain: the views hand it `Stamp` and `Item` values.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from feedgen.feed import FeedGenerator
+from flask import current_app, request
+
+MAX_ITEMS = 50
+TYPES = {"rss": "application/rss+xml; charset=utf-8",
+         "atom": "application/atom+xml; charset=utf-8"}
+_RELATIVE = re.compile(r'(\s(?:href|src))="(/[^/"][^"]*|/)"')
+
+
+@dataclass
+class Stamp:
+    """What a feed's freshness hangs on: its newest change and how many items it holds."""
+
+    changed_at: datetime | None
+    count: int = 0
+
+    def etag(self, fmt: str) -> str:
+        moment = self.changed_at.isoformat() if self.changed_at else "-"
+        raw = f"{request.path}|{request.query_string.decode()}|{fmt}|{moment}|{self.count}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Item:
+    key: str                     # stable part of the id, e.g. "post-42"
+    title: str
+    link: str                    # absolute permalink
+    published: datetime
+    updated: datetime
+    html: str                    # sanitized HTML, absolute URLs
+    author: str
+    categories: list[tuple[str, str]] = field(default_factory=list)  # (term, label)
+    related: list[str] = field(default_factory=list)  # absolute URLs of linked pages
+
+
+def tag_uri(key: str) -> str:
+    """A `tag:` URI (RFC 4151) that never changes for an item, whatever happens to it."""
+    authority = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    return f"tag:{authority},{current_app.config['FEED_TAG_DATE']}:{key}"
+
+
+def absolute_html(html: str) -> str:
+    """Make the site-relative links and images of stored HTML absolute, for feed readers."""
+    base = current_app.config["BASE_URL"]
+    return _RELATIVE.sub(lambda m: f'{m.group(1)}="{base}{m.group(2)}"', html)
+
+
+def self_url() -> str:
+    """The exact URL being served, query string included."""
+    return current_app.config["BASE_URL"] + request.full_path.rstrip("?")
+
+
+def not_modified(stamp: Stamp, fmt: str):
+    """A 304 response when the client already holds this version of the feed, else None."""
+    etag = stamp.etag(fmt)
+    if etag in request.if_none_match:
+        return _headers(current_app.response_class(status=304), stamp, fmt)
+    since = request.if_modified_since
+    if (since and stamp.changed_at and not request.if_none_match
+            and stamp.changed_at.replace(microsecond=0) <= since):
+        return _headers(current_app.response_class(status=304), stamp, fmt)
+    return None
+
+
+def _headers(response, stamp: Stamp, fmt: str):
+    response.set_etag(stamp.etag(fmt))
+    if stamp.changed_at:
+        response.last_modified = stamp.changed_at.replace(microsecond=0)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.headers["Content-Type"] = TYPES[fmt]
+    return response
+
+
+def respond(fmt: str, stamp: Stamp, *, title: str, subtitle: str, page_url: str,
+            language: str, items: list[Item]):
+    """Build the feed in `fmt` ("rss" or "atom") and answer it with its validators."""
+    feed = FeedGenerator()
+    feed.load_extension("dc", atom=False, rss=True)
+    feed.id(self_url())
+    feed.title(title)
+    feed.subtitle(subtitle)
+    feed.description(subtitle)
+    # feedgen's RSS <link> is the last link given: the page, after the self link.
+    feed.link(href=self_url(), rel="self")
+    feed.link(href=page_url, rel="alternate")
+    feed.language(language)
+    feed.author({"name": current_app.config["FEED_AUTHOR"]})
+    feed.generator("Communauté")
+    newest = max((i.updated for i in items), default=stamp.changed_at or _epoch())
+    feed.updated(newest)
+    feed.lastBuildDate(newest)
+    feed.ttl(1)
+    # feedgen prepends entries: add the oldest first so the newest leads the document.
+    for item in reversed(items[:MAX_ITEMS]):
+        _add_entry(feed, item, fmt)
+    body = feed.rss_str(pretty=True) if fmt == "rss" else feed.atom_str(pretty=True)
+    response = current_app.response_class(body)
+    return _headers(response, stamp, fmt)
+
+
+def _add_entry(feed: FeedGenerator, item: Item, fmt: str) -> None:
+    entry = feed.add_entry()
+    entry.id(tag_uri(item.key))
+    entry.guid(tag_uri(item.key), permalink=False)
+    entry.title(item.title)
+    entry.link(href=item.link, rel="alternate")
+    for url in item.related:
+        entry.link(href=url, rel="related")
+    entry.published(item.published)
+    entry.updated(item.updated)
+    for term, label in item.categories:
+        entry.category(term=term, label=label)
+    if fmt == "rss":
+        entry.description(item.html)
+        entry.dc.dc_creator(item.author)
+    else:
+        entry.content(item.html, type="html")
+        entry.author({"name": item.author})
+
+
+def _epoch() -> datetime:
+    return datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,0 +1,153 @@
+"""Forum feeds: latest threads of all public boards, of one board, posts of one thread.
+
+Each is a stamp query (one small query, enough for a 304) and an items query, built as a
+guest sees the site through the same visibility helpers as the pages.
+"""
+
+from flask import abort, current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from board import feeds
+from board.extensions import db
+from board.forum.models import Board, Post, Thread
+from board.forum.services import visible_boards, visible_posts, visible_threads
+from board.forum.views import bp
+from board.urls import absolute
+
+GUEST = AnonymousUserMixin()
+FORMATS = "<any(rss,atom):fmt>"
+
+
+def _language() -> str:
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def thread_url(thread: Thread, **kwargs) -> str:
+    return absolute(url_for("forum.thread", thread_id=thread.id, slug=thread.slug, **kwargs))
+
+
+def _thread_items(threads) -> list[feeds.Item]:
+    """One item per thread: its first post, with its board and any official incident."""
+    first_ids = [t.first_post_id for t in threads]
+    first = {p.thread_id: p for p in db.session.scalars(
+        select(Post).where(Post.id.in_(first_ids)))} if first_ids else {}
+    items = []
+    for thread in threads:
+        post = first.get(thread.id)
+        html = feeds.absolute_html(post.body_html) if post else ""
+        related, categories = [], [(thread.board.slug, thread.board.name)]
+        if thread.incident_id:
+            incident = absolute(f"/travaux/incidents/{thread.incident_id}")
+            html = Markup('<p><strong>{}</strong> <a href="{}">{}</a></p>\n').format(
+                _("Official incident:"), incident, _("follow it on Travaux")) + Markup(html)
+            related.append(incident)
+            categories.append(("incident", _("Official incident")))
+        items.append(feeds.Item(
+            key=f"thread-{thread.id}", title=thread.title, link=thread_url(thread),
+            published=thread.created_at,
+            updated=(post.edited_at or post.created_at) if post else thread.created_at,
+            html=html, author=thread.author.name, categories=categories, related=related))
+    return items
+
+
+def _threads_stmt(board_id=None):
+    stmt = visible_threads(
+        select(Thread).options(joinedload(Thread.author), joinedload(Thread.board))
+        .add_columns(_first_post_id()), GUEST)
+    if board_id is not None:
+        stmt = stmt.where(Thread.board_id == board_id)
+    return stmt.order_by(Thread.created_at.desc(), Thread.id.desc()).limit(feeds.MAX_ITEMS)
+
+
+def _first_post_id():
+    return (select(func.min(Post.id)).where(Post.thread_id == Thread.id)
+            .correlate(Thread).scalar_subquery().label("first_post_id"))
+
+
+def _threads(stmt) -> list[Thread]:
+    threads = []
+    for thread, first_post_id in db.session.execute(stmt).unique():
+        thread.first_post_id = first_post_id
+        threads.append(thread)
+    return threads
+
+
+@bp.get(f"/feed.{FORMATS}")
+def site_feed(fmt: str):
+    stamp = feeds.Stamp(*db.session.execute(visible_boards(
+        select(func.max(Board.changed_at), func.coalesce(func.sum(Board.thread_count), 0)),
+        GUEST)).one())
+    if (cached := feeds.not_modified(stamp, fmt)) is not None:
+        return cached
+    with force_locale(_language()):
+        return feeds.respond(
+            fmt, stamp, title=_("Community: latest threads"),
+            subtitle=_("New threads in every public board of the community forums."),
+            page_url=absolute(url_for("forum.index")), language=_language(),
+            items=_thread_items(_threads(_threads_stmt())))
+
+
+@bp.get(f"/boards/<slug>/feed.{FORMATS}")
+def board_feed(slug: str, fmt: str):
+    row = db.session.execute(visible_boards(
+        select(Board.id, Board.name, Board.changed_at, Board.thread_count)
+        .where(Board.slug == slug), GUEST)).first()
+    if row is None:
+        abort(404)
+    board_id, name, changed_at, count = row
+    stamp = feeds.Stamp(changed_at, count)
+    if (cached := feeds.not_modified(stamp, fmt)) is not None:
+        return cached
+    with force_locale(_language()):
+        return feeds.respond(
+            fmt, stamp, title=_("Community: %(board)s", board=name),
+            subtitle=_("Latest threads of the board %(board)s.", board=name),
+            page_url=absolute(url_for("forum.board", slug=slug)), language=_language(),
+            items=_thread_items(_threads(_threads_stmt(board_id))))
+
+
+@bp.get(f"/threads/<int:thread_id>/feed.{FORMATS}")
+def thread_feed(thread_id: int, fmt: str):
+    thread = db.session.execute(visible_threads(
+        select(Thread.changed_at, Thread.post_count).where(Thread.id == thread_id),
+        GUEST)).first()
+    if thread is None:
+        abort(404)
+    stamp = feeds.Stamp(*thread)
+    if (cached := feeds.not_modified(stamp, fmt)) is not None:
+        return cached
+    thread = db.session.get(Thread, thread_id)
+    posts = db.session.scalars(visible_posts(
+        select(Post).where(Post.thread_id == thread.id).options(joinedload(Post.author))
+        .order_by(Post.created_at.desc(), Post.id.desc()).limit(feeds.MAX_ITEMS), GUEST)).all()
+    with force_locale(_language()):
+        return feeds.respond(
+            fmt, stamp, title=_("Community: %(title)s", title=thread.title),
+            subtitle=_("Messages of the thread “%(title)s”.", title=thread.title),
+            page_url=thread_url(thread), language=_language(),
+            items=_post_items(thread, posts))
+
+
+def _post_items(thread: Thread, posts: list[Post]) -> list[feeds.Item]:
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    related = [absolute(f"/travaux/incidents/{thread.incident_id}")] if thread.incident_id else []
+    items = []
+    for rank, post in enumerate(posts):
+        position = thread.post_count - 1 - rank  # posts come newest first
+        page = position // per_page + 1
+        link = thread_url(thread, page=page if page > 1 else None, _anchor=f"post-{post.id}")
+        title = thread.title if position == 0 else _(
+            "%(name)s in “%(title)s”", name=post.author.name, title=thread.title)
+        categories = [(thread.board.slug, thread.board.name)]
+        if post.official:
+            categories.append(("official", _("Official answer")))
+        items.append(feeds.Item(
+            key=f"post-{post.id}", title=title, link=link, published=post.created_at,
+            updated=post.edited_at or post.created_at, html=feeds.absolute_html(post.body_html),
+            author=post.author.name, categories=categories, related=related))
+    return items

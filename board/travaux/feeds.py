@@ -1,0 +1,199 @@
+"""Travaux feeds: all incidents and maintenance (narrowed by ?service=), updates of one.
+
+Titles carry the state ("[Résolu] Messagerie : lenteurs"); a maintenance's window is in the
+text, never in the dates, which are when things were published.
+"""
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import force_locale, format_datetime
+from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from board import feeds
+from board.extensions import db
+from board.forum.models import Board
+from board.forum.services import visible_boards
+from board.travaux import services
+from board.travaux.api import public_thread_urls
+from board.travaux.models import Incident, IncidentUpdate, Service
+from board.travaux.views import bp
+from board.urls import absolute
+
+FORMATS = "<any(rss,atom):fmt>"
+GUEST = AnonymousUserMixin()
+
+
+def _language() -> str:
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def incident_url(incident: Incident, **kwargs) -> str:
+    return absolute(url_for("travaux.incident", incident_id=incident.id, **kwargs))
+
+
+def state_title(incident: Incident, status: str | None = None) -> str:
+    return f"[{services.status_label(status or services.current_status(incident))}] " \
+           f"{incident.title}"
+
+
+def _facts(incident: Incident, threads: list[str]) -> Markup:
+    """The incident's impact, services, window and community threads, as feed HTML."""
+    parts = [Markup("<p>{}</p>").format(" · ".join(filter(None, [
+        services.kind_label(incident.kind).capitalize(),
+        None if incident.is_maintenance else _("Impact: %(impact)s",
+                                               impact=services.impact_label(incident.impact)),
+        ", ".join(s.name for s in incident.services),
+    ])))]
+    if incident.window_start:
+        parts.append(Markup("<p>{}</p>").format(_(
+            "Planned window: %(start)s – %(end)s (Paris time)",
+            start=_paris(incident.window_start), end=_paris(incident.window_end))))
+    if threads:
+        links = Markup(", ").join(Markup('<a href="{}">{}</a>').format(u, u) for u in threads)
+        parts.append(Markup("<p>{} {}</p>").format(_("Community threads:"), links))
+    return Markup("\n").join(parts)
+
+
+def _paris(moment) -> str:
+    return format_datetime(moment, "d MMM yyyy HH:mm")
+
+
+def _service_filter():
+    """The service named by ?service=, or None; abort(404) for an unknown one."""
+    slug = request.args.get("service")
+    if slug is None:
+        return None
+    service = db.session.scalar(select(Service).where(Service.slug == slug))
+    if service is None:
+        abort(404)
+    return service
+
+
+@bp.get(f"/travaux/feed.{FORMATS}")
+def feed(fmt: str):
+    service = _service_filter()
+    stamp_stmt = select(func.max(Incident.updated_at), func.count(Incident.id))
+    items_stmt = (select(Incident).options(joinedload(Incident.last_update))
+                  .order_by(Incident.created_at.desc(), Incident.id.desc())
+                  .limit(feeds.MAX_ITEMS))
+    if service is not None:
+        narrow = Incident.services.any(Service.id == service.id)
+        stamp_stmt, items_stmt = stamp_stmt.where(narrow), items_stmt.where(narrow)
+    stamp = feeds.Stamp(*db.session.execute(stamp_stmt).one())
+    if (cached := feeds.not_modified(stamp, fmt)) is not None:
+        return cached
+    incidents = db.session.scalars(items_stmt).unique().all()
+    threads = public_thread_urls([i.id for i in incidents])
+    with force_locale(_language()):
+        name = service.name if service else None
+        return feeds.respond(
+            fmt, stamp,
+            title=_("Travaux: %(service)s", service=name) if name else _("Travaux"),
+            subtitle=_("Incidents and maintenance of our services."),
+            page_url=absolute(url_for("travaux.status")), language=_language(),
+            items=[_incident_item(i, threads[i.id]) for i in incidents])
+
+
+def _incident_item(incident: Incident, threads: list[str]) -> feeds.Item:
+    last = incident.last_update
+    html = _facts(incident, threads)
+    if last is not None:
+        html += Markup("\n<p><strong>{}</strong></p>\n").format(
+            services.status_label(last.status)) + Markup(feeds.absolute_html(last.body_html))
+    return feeds.Item(
+        key=f"incident-{incident.id}", title=state_title(incident), link=incident_url(incident),
+        published=incident.created_at, updated=incident.updated_at, html=str(html),
+        author=incident.author.name if incident.author else current_app.config["FEED_AUTHOR"],
+        categories=_categories(incident), related=threads)
+
+
+def _categories(incident: Incident, status: str | None = None) -> list[tuple[str, str]]:
+    status = status or services.current_status(incident)
+    return ([(incident.kind, services.kind_label(incident.kind)),
+             (status, services.status_label(status))]
+            + [(s.slug, s.name) for s in incident.services])
+
+
+@bp.get(f"/travaux/incidents/<int:incident_id>/feed.{FORMATS}")
+def incident_feed(incident_id: int, fmt: str):
+    row = db.session.execute(
+        select(Incident.updated_at, func.count(IncidentUpdate.id))
+        .outerjoin(IncidentUpdate, IncidentUpdate.incident_id == Incident.id)
+        .where(Incident.id == incident_id).group_by(Incident.id)).first()
+    if row is None:
+        abort(404)
+    stamp = feeds.Stamp(*row)
+    if (cached := feeds.not_modified(stamp, fmt)) is not None:
+        return cached
+    incident = db.session.get(Incident, incident_id)
+    updates = db.session.scalars(
+        select(IncidentUpdate).where(IncidentUpdate.incident_id == incident.id)
+        .options(joinedload(IncidentUpdate.author))
+        .order_by(IncidentUpdate.created_at.desc(), IncidentUpdate.id.desc())
+        .limit(feeds.MAX_ITEMS)).all()
+    threads = public_thread_urls([incident.id])[incident.id]
+    with force_locale(_language()):
+        facts = _facts(incident, threads)
+        items = [feeds.Item(
+            key=f"update-{u.id}", title=state_title(incident, u.status),
+            link=incident_url(incident, _anchor=f"update-{u.id}"), published=u.created_at,
+            updated=u.created_at, html=str(facts + Markup("\n") + Markup(
+                feeds.absolute_html(u.body_html))),
+            author=u.author.name if u.author else current_app.config["FEED_AUTHOR"],
+            categories=_categories(incident, u.status), related=threads) for u in updates]
+        return feeds.respond(
+            fmt, stamp, title=_("Travaux: %(title)s", title=incident.title),
+            subtitle=_("Updates of this maintenance.") if incident.is_maintenance
+            else _("Updates of this incident."),
+            page_url=incident_url(incident), language=_language(), items=items)
+
+
+@bp.get("/feed.php")
+def legacy_feed():
+    """The old Travaux's feed address: a permanent redirect to the closest feed we serve."""
+    fmt = "atom" if request.args.get("feed_type", "rss2") == "atom" else "rss"
+    project = request.args.get("project", "0")
+    service = None
+    if project.isdigit() and int(project) > 0:
+        service = db.session.scalar(select(Service).where(Service.legacy_id == int(project)))
+    return redirect(url_for("travaux.feed", fmt=fmt, service=service.slug if service else None),
+                    301)
+
+
+def feed_directory() -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """Every public feed, grouped: (group, [(title, feed path without extension, page path)])."""
+    boards = db.session.scalars(visible_boards(
+        select(Board).order_by(Board.position, Board.name), GUEST)).all()
+    all_services = db.session.scalars(select(Service).order_by(Service.position)).all()
+    travaux = url_for("travaux.status")
+    return [
+        (_("Travaux"), [(_("All incidents and maintenance"), "/travaux/feed", travaux)] + [
+            (_("Travaux: %(service)s", service=s.name), f"/travaux/feed?service={s.slug}",
+             travaux) for s in all_services]),
+        (_("Forums"), [(_("Latest threads of every board"), "/feed", url_for("forum.index"))] + [
+            (_("Board %(board)s", board=b.name), f"/boards/{b.slug}/feed",
+             url_for("forum.board", slug=b.slug)) for b in boards]),
+    ]
+
+
+def _with_format(path: str, fmt: str) -> str:
+    base, _sep, query = path.partition("?")
+    return f"{base}.{fmt}" + (f"?{query}" if query else "")
+
+
+@bp.get("/feeds")
+def feed_list():
+    return render_template("travaux/feeds.html", groups=feed_directory(),
+                           with_format=_with_format)
+
+
+@bp.get("/feeds.opml")
+def feed_opml():
+    """Every feed in one OPML file, to import them all into a reader at once."""
+    body = render_template("travaux/feeds.opml.xml", groups=feed_directory(),
+                           with_format=_with_format, base=current_app.config["BASE_URL"])
+    return body, 200, {"Content-Type": "text/x-opml; charset=utf-8",
+                       "Content-Disposition": 'attachment; filename="communaute.opml"'}
