@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g
 
 from board import config, errors, i18n, markup, security
 from board.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from board.forum import views as forum_views
     from board.outbox import cli as outbox_cli
     from board.travaux import api as travaux_api
+    from board.travaux import cli as travaux_cli
     from board.travaux import feeds as travaux_feeds  # noqa: F401 - registers its routes
     from board.travaux import hooks as travaux_hooks
     from board.travaux import views as travaux_views
@@ -48,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(travaux_api.bp)
     accounts_cli.register(app)
     outbox_cli.register(app)
+    travaux_cli.register(app)
     travaux_hooks.init_app(app)
 
     from board import demo
@@ -55,6 +57,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     demo.register(app)
     i18n.init_app(app)
     app.jinja_env.filters["excerpt"] = markup.excerpt
+
+    @app.context_processor
+    def _page_modes():
+        # Export and database-down pages are drawn without the account menu or any form.
+        return {"static_export": g.get("static_export"), "database_down": g.get("database_down")}
     security.init_app(app)
     errors.init_app(app)
     _sqlite_pragmas(app)

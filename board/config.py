@@ -57,7 +57,11 @@ def load(instance_path: str) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Communauté <communaute@localhost>"),
         "OUTBOX_RETRY_SECONDS": int(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "20")),
+        # The independent status site: where it is written, how it is published, its address.
         "TRAVAUX_EXPORT_DIR": os.environ.get("TRAVAUX_EXPORT_DIR", ""),
+        "TRAVAUX_PUBLISH_COMMAND": os.environ.get("TRAVAUX_PUBLISH_COMMAND", ""),
+        "TRAVAUX_PUBLIC_URL": os.environ.get("TRAVAUX_PUBLIC_URL",
+                                             "http://127.0.0.1:8000").rstrip("/"),
         # Feed item ids are tag: URIs on BASE_URL's host and this date; never change it once
         # feeds are published, or every reader sees every item as new.
         "FEED_TAG_DATE": os.environ.get("FEED_TAG_DATE", "2026"),

@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -31,13 +31,13 @@ CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_no
          413: "too_large", 429: "too_many_requests", 500: "server_error", 503: "unavailable"}
 
 
-def render_error(code: int, detail: str | None = None):
+def render_error(code: int, detail: str | None = None, public_url: str | None = None):
     title, message = MESSAGES.get(code, MESSAGES[500])
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return jsonify(error=CODES.get(code, "server_error"), message=str(detail or message)), code
     try:
         body = render_template("errors/error.html", code=code, title=title,
-                               message=detail or message)
+                               message=detail or message, public_url=public_url)
     except Exception:  # noqa: BLE001 - the error page itself must never fail
         log.exception("error page failed to render")
         body = f"<!doctype html><title>{code}</title><h1>{code}</h1>"
@@ -61,9 +61,16 @@ def init_app(app) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(error):
-        log.error("database unavailable: %s", error)
-        db.session.rollback()
-        return render_error(503)
+        log.error("database unavailable: %s", error.orig if error.orig else error)
+        g.database_down = True
+        try:
+            db.session.rollback()
+        except OperationalError:
+            pass
+        public = app.config["TRAVAUX_PUBLIC_URL"]
+        return render_error(503, _l("Our database cannot be reached right now. The site comes "
+                                    "back by itself as soon as it is; please try again in a "
+                                    "few minutes."), public_url=public)
 
     @app.errorhandler(InternalServerError)
     def _server_error(error):

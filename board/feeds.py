@@ -43,7 +43,6 @@ class Item:
     html: str                    # sanitized HTML, absolute URLs
     author: str
     categories: list[tuple[str, str]] = field(default_factory=list)  # (term, label)
-    related: list[str] = field(default_factory=list)  # absolute URLs of linked pages
 
 
 def tag_uri(key: str) -> str:
@@ -66,7 +65,7 @@ def self_url() -> str:
 def not_modified(stamp: Stamp, fmt: str):
     """A 304 response when the client already holds this version of the feed, else None."""
     etag = stamp.etag(fmt)
-    if etag in request.if_none_match:
+    if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly
         return _headers(current_app.response_class(status=304), stamp, fmt)
     since = request.if_modified_since
     if (since and stamp.changed_at and not request.if_none_match
@@ -116,9 +115,9 @@ def _add_entry(feed: FeedGenerator, item: Item, fmt: str) -> None:
     entry.id(tag_uri(item.key))
     entry.guid(tag_uri(item.key), permalink=False)
     entry.title(item.title)
+    # One link per entry: feedgen 1.0 drops the rel of entry links, so a second one would
+    # read as a second "alternate". Linked pages are linked from the content instead.
     entry.link(href=item.link, rel="alternate")
-    for url in item.related:
-        entry.link(href=url, rel="related")
     entry.published(item.published)
     entry.updated(item.updated)
     for term, label in item.categories:

@@ -39,20 +39,25 @@ def _thread_items(threads) -> list[feeds.Item]:
     items = []
     for thread in threads:
         post = first.get(thread.id)
-        html = feeds.absolute_html(post.body_html) if post else ""
-        related, categories = [], [(thread.board.slug, thread.board.name)]
+        html = _incident_note(thread) + Markup(feeds.absolute_html(post.body_html if post else ""))
+        categories = [(thread.board.slug, thread.board.name)]
         if thread.incident_id:
-            incident = absolute(f"/travaux/incidents/{thread.incident_id}")
-            html = Markup('<p><strong>{}</strong> <a href="{}">{}</a></p>\n').format(
-                _("Official incident:"), incident, _("follow it on Travaux")) + Markup(html)
-            related.append(incident)
             categories.append(("incident", _("Official incident")))
         items.append(feeds.Item(
             key=f"thread-{thread.id}", title=thread.title, link=thread_url(thread),
             published=thread.created_at,
             updated=(post.edited_at or post.created_at) if post else thread.created_at,
-            html=html, author=thread.author.name, categories=categories, related=related))
+            html=str(html), author=thread.author.name, categories=categories))
     return items
+
+
+def _incident_note(thread: Thread) -> Markup:
+    """A linked thread's items say so, and link the official incident."""
+    if not thread.incident_id:
+        return Markup("")
+    incident = absolute(f"/travaux/incidents/{thread.incident_id}")
+    return Markup('<p><strong>{}</strong> <a href="{}">{}</a></p>\n').format(
+        _("Official incident:"), incident, _("follow it on Travaux"))
 
 
 def _threads_stmt(board_id=None):
@@ -135,7 +140,7 @@ def thread_feed(thread_id: int, fmt: str):
 
 def _post_items(thread: Thread, posts: list[Post]) -> list[feeds.Item]:
     per_page = current_app.config["POSTS_PER_PAGE"]
-    related = [absolute(f"/travaux/incidents/{thread.incident_id}")] if thread.incident_id else []
+    note = _incident_note(thread)
     items = []
     for rank, post in enumerate(posts):
         position = thread.post_count - 1 - rank  # posts come newest first
@@ -148,6 +153,7 @@ def _post_items(thread: Thread, posts: list[Post]) -> list[feeds.Item]:
             categories.append(("official", _("Official answer")))
         items.append(feeds.Item(
             key=f"post-{post.id}", title=title, link=link, published=post.created_at,
-            updated=post.edited_at or post.created_at, html=feeds.absolute_html(post.body_html),
-            author=post.author.name, categories=categories, related=related))
+            updated=post.edited_at or post.created_at,
+            html=str(note + Markup(feeds.absolute_html(post.body_html))),
+            author=post.author.name, categories=categories))
     return items

@@ -76,7 +76,8 @@ def _service_filter():
 def feed(fmt: str):
     service = _service_filter()
     stamp_stmt = select(func.max(Incident.updated_at), func.count(Incident.id))
-    items_stmt = (select(Incident).options(joinedload(Incident.last_update))
+    items_stmt = (select(Incident)
+                  .options(joinedload(Incident.last_update), joinedload(Incident.author))
                   .order_by(Incident.created_at.desc(), Incident.id.desc())
                   .limit(feeds.MAX_ITEMS))
     if service is not None:
@@ -107,7 +108,7 @@ def _incident_item(incident: Incident, threads: list[str]) -> feeds.Item:
         key=f"incident-{incident.id}", title=state_title(incident), link=incident_url(incident),
         published=incident.created_at, updated=incident.updated_at, html=str(html),
         author=incident.author.name if incident.author else current_app.config["FEED_AUTHOR"],
-        categories=_categories(incident), related=threads)
+        categories=_categories(incident))
 
 
 def _categories(incident: Incident, status: str | None = None) -> list[tuple[str, str]]:
@@ -143,7 +144,7 @@ def incident_feed(incident_id: int, fmt: str):
             updated=u.created_at, html=str(facts + Markup("\n") + Markup(
                 feeds.absolute_html(u.body_html))),
             author=u.author.name if u.author else current_app.config["FEED_AUTHOR"],
-            categories=_categories(incident, u.status), related=threads) for u in updates]
+            categories=_categories(incident, u.status)) for u in updates]
         return feeds.respond(
             fmt, stamp, title=_("Travaux: %(title)s", title=incident.title),
             subtitle=_("Updates of this maintenance.") if incident.is_maintenance
@@ -157,7 +158,7 @@ def legacy_feed():
     fmt = "atom" if request.args.get("feed_type", "rss2") == "atom" else "rss"
     project = request.args.get("project", "0")
     service = None
-    if project.isdigit() and int(project) > 0:
+    if project.isascii() and project.isdigit() and 0 < int(project) < 2**31:
         service = db.session.scalar(select(Service).where(Service.legacy_id == int(project)))
     return redirect(url_for("travaux.feed", fmt=fmt, service=service.slug if service else None),
                     301)

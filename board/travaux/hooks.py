@@ -2,31 +2,22 @@
 linked thread, the notice above the new-thread form. The forum's templates call these when
 they exist, so the forum never imports Travaux."""
 
-import logging
-
 from flask import g, render_template
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from board.extensions import db
 from board.travaux import services
 from board.travaux.models import Incident
 
-log = logging.getLogger("board.travaux")
-
 
 def ongoing():
-    """Ongoing operations for this request, loaded once; empty when the database fails."""
+    """Ongoing operations for this request, loaded once. A database failure is not hidden
+    here: it turns the whole page into the 503 page, which draws no banner."""
     if "travaux_ongoing" not in g:
-        try:
-            g.travaux_ongoing = services.overview(with_services=False).ongoing
-        except SQLAlchemyError:
-            log.exception("banner: ongoing operations unavailable")
-            db.session.rollback()
-            g.travaux_ongoing = []
+        g.travaux_ongoing = services.overview(with_services=False).ongoing
     return g.travaux_ongoing
 
 

@@ -17,6 +17,7 @@ from board.forum import services as forum
 from board.forum.models import Board, Thread
 from board.markup import render
 from board.outbox.cli import task
+from board.travaux.export import queue_publish
 from board.travaux.models import (
     CLOSED,
     IMPACTS,
@@ -165,6 +166,7 @@ def open_incident(author, *, kind: str, title: str, impact: str, services: list[
         incident.source_thread = thread
         record(author, "incident.open", "incident", incident.id, kind=kind)
     _close_or_reopen(incident)
+    queue_publish()
     db.session.commit()
     return incident
 
@@ -183,6 +185,7 @@ def post_update(incident: Incident, author, status: str, message: str,
     _close_or_reopen(incident)
     _relay(incident, update)
     record(author, "incident.update", "incident", incident.id, status=status)
+    queue_publish()
     db.session.commit()
     return update
 
@@ -271,6 +274,7 @@ def link_thread(incident: Incident, thread: Thread, author) -> None:
     if incident.last_update is not None:
         forum.add_post(thread, author, relay_text(incident.last_update), official=True)
     record(author, "incident.link", "incident", incident.id, thread=thread.id)
+    queue_publish()
     db.session.commit()
 
 
@@ -281,6 +285,7 @@ def unlink_thread(incident: Incident, thread: Thread, author) -> None:
     thread.resolved_at = None
     _touch(incident, thread)
     record(author, "incident.unlink", "incident", incident.id, thread=thread.id)
+    queue_publish()
     db.session.commit()
 
 
@@ -303,6 +308,8 @@ def follow_windows() -> int:
         _close_or_reopen(incident)
         _relay(incident, update)
         moved += 1
+    if moved:
+        queue_publish()
     db.session.commit()
     return moved
 
@@ -324,6 +331,7 @@ def save_service(service: Service | None, author, **fields) -> Service:
             setattr(service, key, value)
         record(author, "service.update", "service", service.id, slug=service.slug)
     _touch_service(service)
+    queue_publish()
     db.session.commit()
     return service
 

@@ -1,0 +1,225 @@
+"""The independent status site: Travaux written as plain files, republished on every change.
+
+The pages are the live templates rendered as a guest sees them, in export mode (no account
+menu, no forms, no script, the time of export on every page); their site paths are then
+rewritten into relative links between the exported files. The export is built in a fresh
+folder beside the target and swapped in with one atomic rename of a symbolic link, so a web
+server reading DIR never serves half a site, and a failed export leaves the previous one.
+"""
+
+import json
+import logging
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from flask import current_app, g
+from sqlalchemy import select
+
+from board.clock import now
+from board.extensions import db
+from board.outbox.models import OutboxMessage
+from board.outbox.services import handler, queue
+from board.travaux.models import Incident, Service
+
+log = logging.getLogger("board.export")
+_HREF = re.compile(r'((?:href|src)=")(/[^"]*)(")')
+_STATIC_FILES = ("board.css", "favicon.svg")
+
+
+class ExportError(RuntimeError):
+    """The export or the publish command failed; the previous site stays in place."""
+
+
+# Paths ----------------------------------------------------------------------------------
+
+def export_path(path: str) -> str | None:
+    """Where a live site path lives in the export (from its root), or None if it does not."""
+    path, _, fragment = path.partition("#")
+    base, _, query = path.partition("?")
+    target = None
+    if base in ("/travaux/", "/travaux") and not query:
+        target = "index.html"
+    elif match := re.fullmatch(r"/travaux/incidents/(\d+)", base):
+        target = f"incidents/{match.group(1)}.html"
+    elif match := re.fullmatch(r"/travaux/incidents/(\d+)/feed\.(rss|atom)", base):
+        target = f"incidents/{match.group(1)}.{match.group(2)}"
+    elif match := re.fullmatch(r"/travaux/feed\.(rss|atom)", base):
+        service = re.fullmatch(r"service=([a-z0-9-]+)", query)
+        target = f"feeds/{service.group(1)}.{match.group(1)}" if service else \
+            f"feed.{match.group(1)}" if not query else None
+    elif match := re.fullmatch(r"/static/([\w.-]+)", base):
+        target = f"static/{match.group(1)}" if match.group(1) in _STATIC_FILES else None
+    if target is None:
+        return None
+    return target + (f"#{fragment}" if fragment else "")
+
+
+def _relative_html(html: str, depth: int) -> str:
+    """Site paths become links between exported files, or absolute links to the platform."""
+    up = "../" * depth
+    base_url = current_app.config["BASE_URL"]
+
+    def swap(match):
+        local = export_path(match.group(2))
+        target = up + local if local else base_url + match.group(2)
+        return match.group(1) + target + match.group(3)
+
+    return _HREF.sub(swap, html)
+
+
+def _public_xml(xml: str) -> str:
+    """Absolute platform URLs of the Travaux pages and feeds become the public site's."""
+    base_url = current_app.config["BASE_URL"]
+    public = current_app.config["TRAVAUX_PUBLIC_URL"]
+    pattern = re.compile(re.escape(base_url) + r"(/[^\s\"'<>&]*(?:&amp;[^\s\"'<>&]*)*)")
+
+    def swap(match):
+        local = export_path(match.group(1).replace("&amp;", "&"))
+        return f"{public}/{local}" if local else match.group(0)
+
+    return pattern.sub(swap, xml)
+
+
+# Building -------------------------------------------------------------------------------
+
+def _page(path: str, view, depth: int, **kwargs) -> str:
+    """Render a live page as a guest, in export mode."""
+    with current_app.test_request_context(path, base_url=current_app.config["BASE_URL"]):
+        g.static_export = {"generated_at": now(),
+                           "public_url": current_app.config["TRAVAUX_PUBLIC_URL"]}
+        body = view(**kwargs)
+        html = body if isinstance(body, str) else body[0]
+        return _relative_html(html, depth)
+
+
+def _feed(path: str, view, **kwargs) -> str:
+    with current_app.test_request_context(path, base_url=current_app.config["BASE_URL"]):
+        response = view(**kwargs)
+        return _public_xml(response.get_data(as_text=True))
+
+
+def build(target: Path) -> dict:
+    """Write the whole site into `target` (a new, empty folder). Returns counts."""
+    from board.travaux import api, feeds, views
+
+    (target / "incidents").mkdir(parents=True)
+    (target / "feeds").mkdir()
+    (target / "static").mkdir()
+    pages = 0
+    (target / "index.html").write_text(_page("/travaux/", views.status, 0),
+                                       encoding="utf-8")
+    ids = db.session.scalars(select(Incident.id).order_by(Incident.id)).all()
+    for incident_id in ids:
+        html = _page(f"/travaux/incidents/{incident_id}", views.incident, 1,
+                     incident_id=incident_id)
+        (target / "incidents" / f"{incident_id}.html").write_text(html, encoding="utf-8")
+        for fmt in ("rss", "atom"):
+            xml = _feed(f"/travaux/incidents/{incident_id}/feed.{fmt}", feeds.incident_feed,
+                        incident_id=incident_id, fmt=fmt)
+            (target / "incidents" / f"{incident_id}.{fmt}").write_text(xml, encoding="utf-8")
+        pages += 1
+    for fmt in ("rss", "atom"):
+        (target / f"feed.{fmt}").write_text(_feed(f"/travaux/feed.{fmt}", feeds.feed, fmt=fmt),
+                                           encoding="utf-8")
+        for slug in db.session.scalars(select(Service.slug)):
+            xml = _feed(f"/travaux/feed.{fmt}?service={slug}", feeds.feed, fmt=fmt)
+            (target / "feeds" / f"{slug}.{fmt}").write_text(xml, encoding="utf-8")
+    with current_app.test_request_context("/api/v1/status",
+                                          base_url=current_app.config["BASE_URL"]):
+        document = api.status_document()
+    (target / "status.json").write_text(json.dumps(document, ensure_ascii=False, indent=1),
+                                        encoding="utf-8")
+    static = Path(current_app.static_folder)
+    for name in _STATIC_FILES:
+        shutil.copyfile(static / name, target / "static" / name)
+    return {"pages": pages + 1, "incidents": len(ids)}
+
+
+def export(directory: str | os.PathLike) -> dict:
+    """Export to `directory` atomically: DIR becomes a symbolic link to a fresh version."""
+    link = Path(directory).absolute()
+    link.parent.mkdir(parents=True, exist_ok=True)
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    version = link.parent / f".{link.name}.{stamp}"
+    started = time.perf_counter()
+    try:
+        counts = build(version)
+    except Exception as error:
+        shutil.rmtree(version, ignore_errors=True)
+        raise ExportError(f"export failed, the previous site stays: {error}") from error
+    previous = _swap_in(link, version)
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
+    counts["seconds"] = round(time.perf_counter() - started, 2)
+    log.info("exported Travaux to %s: %s", link, counts)
+    return counts
+
+
+def _swap_in(link: Path, version: Path) -> Path | None:
+    """Point `link` at `version` in one rename; return the folder it pointed at before."""
+    previous = None
+    if link.is_symlink():
+        previous = link.parent / os.readlink(link)
+    elif link.exists():
+        # A plain folder from before: moved aside once, after which swaps are atomic.
+        previous = link.parent / f".{link.name}.replaced-{os.getpid()}"
+        link.rename(previous)
+    temporary = link.parent / f".{link.name}.link-{os.getpid()}"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(version.name)
+    os.replace(temporary, link)
+    return previous
+
+
+# Republishing ---------------------------------------------------------------------------
+
+def queue_publish() -> None:
+    """Queue one publish job in the caller's transaction, unless one is already waiting.
+
+    A waiting job locked by a worker is skipped (PostgreSQL's SKIP LOCKED): it may have read
+    the database already, so this change gets a job of its own.
+    """
+    if not current_app.config["TRAVAUX_EXPORT_DIR"]:
+        return
+    waiting = db.session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.kind == "publish",
+                                       OutboxMessage.sent_at.is_(None),
+                                       OutboxMessage.failed_at.is_(None),
+                                       OutboxMessage.attempts == 0)
+        .limit(1).with_for_update(skip_locked=True))
+    if waiting is None:
+        queue("publish", {"requested_at": now().isoformat()})
+
+
+@handler("publish")
+def publish(payload: dict) -> None:
+    """The worker's half: export, then run TRAVAUX_PUBLISH_COMMAND on the folder."""
+    directory = current_app.config["TRAVAUX_EXPORT_DIR"]
+    if not directory:
+        log.warning("publish job without TRAVAUX_EXPORT_DIR: nothing to do")
+        return
+    export(directory)
+    command = current_app.config["TRAVAUX_PUBLISH_COMMAND"]
+    if command:
+        run_publish_command(command, Path(directory).absolute())
+
+
+def run_publish_command(command: str, folder: Path) -> None:
+    """Run the publish command with the folder as its last argument; log what it says."""
+    argv = shlex.split(command) + [str(folder) + "/"]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ExportError(f"publish command could not run: {error}") from error
+    output = (result.stdout + result.stderr).strip()
+    if result.returncode != 0:
+        raise ExportError(f"publish command exited {result.returncode}: {output[-1500:]}")
+    log.info("publish command done: %s", output[-1500:] or "(no output)")
+
+
