@@ -34,6 +34,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from board.accounts import views as accounts_views
     from board.forum import feeds as forum_feeds  # noqa: F401 - registers its routes
     from board.forum import views as forum_views
+    from board.lists import cli as lists_cli
+    from board.lists import views as lists_views
     from board.outbox import cli as outbox_cli
     from board.travaux import api as travaux_api
     from board.travaux import cli as travaux_cli
@@ -45,11 +47,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(forum_views.bp)
     app.register_blueprint(travaux_views.bp)
     app.register_blueprint(travaux_api.bp)
+    app.register_blueprint(lists_views.bp)
     app.register_blueprint(i18n.bp)
     csrf.exempt(travaux_api.bp)
     accounts_cli.register(app)
     outbox_cli.register(app)
     travaux_cli.register(app)
+    lists_cli.register(app)
     travaux_hooks.init_app(app)
 
     from board import demo

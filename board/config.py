@@ -55,6 +55,11 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "SMTP_URL": os.environ.get("SMTP_URL", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Communauté <communaute@localhost>"),
+        # Lists' addresses are <slug>@LISTS_DOMAIN (default: MAIL_FROM's domain).
+        "LISTS_DOMAIN": os.environ.get("LISTS_DOMAIN", ""),
+        "LIST_CONFIRM_DAYS": 3,
+        # A watched thread's new replies are gathered this long into one mail.
+        "WATCH_DIGEST_SECONDS": int(os.environ.get("WATCH_DIGEST_SECONDS", "600")),
         "OUTBOX_RETRY_SECONDS": int(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "20")),
         # The independent status site: where it is written, how it is published, its address.

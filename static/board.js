@@ -49,3 +49,14 @@ document.querySelectorAll("[data-refresh]").forEach((box) => {
   };
   setInterval(refresh, 60_000);
 });
+
+// An update that closes an operation notifies the Travaux list unless unticked.
+document.querySelectorAll("form select[name=status]").forEach((status) => {
+  const notify = status.form.querySelector("input[name=notify]");
+  if (!notify || status.form.querySelector("select[name=kind]")) return;
+  let touched = false;
+  notify.addEventListener("change", () => { touched = true; });
+  status.addEventListener("change", () => {
+    if (!touched) notify.checked = ["resolved", "completed"].includes(status.value);
+  });
+});

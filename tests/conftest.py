@@ -21,6 +21,7 @@ for _name in ("DATABASE_URL", "SMTP_URL", "REDIS_URL", "BASE_URL", "TRAVAUX_EXPO
 
 from board import create_app  # noqa: E402
 from board.extensions import db, limiter  # noqa: E402
+from board.lists.services import ensure_lists  # noqa: E402
 
 CSRF_RE = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -85,6 +86,7 @@ def app(_app):
     """The application, on an empty database, with fresh rate limits, in an app context."""
     with _app.app_context():
         empty_database()
+        ensure_lists()  # the rows the migrations create, emptied with the rest
         limiter.reset()
         yield _app
         db.session.remove()

@@ -2,14 +2,27 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 PASSWORD_MIN = 10
 NAME_PATTERN = r"^[\w][\w .\-']*[\w.]$"
 
 _email = [DataRequired(), Length(max=254), Email(message=_l("Please enter a valid email address."))]
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def _new_password():
@@ -37,6 +50,10 @@ class RegisterForm(FlaskForm):
                        render_kw={"autocomplete": "email"})
     name = _display_name()
     password = _new_password()
+    lists = CheckboxesField(
+        _l("Also receive our mailing lists"),
+        description=_l("Optional. Each list sends its own confirmation link; you can leave "
+                       "at any time."))
 
 
 class LoginForm(FlaskForm):
@@ -95,3 +112,7 @@ class UserAdminForm(FlaskForm):
         SelectChoice("admin", _l("Administrator")),
     ])
     disabled = BooleanField(_l("Account disabled"))
+
+
+class ListsForm(FlaskForm):
+    lists = CheckboxesField(_l("Mailing lists"))

@@ -3,9 +3,10 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from board.audit import AuditLog  # noqa: F401 - kept importable from here
 from board.clock import now
 from board.extensions import db
 from board.types import UTCDateTime
@@ -50,22 +51,6 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.name!r} {self.role}>"
-
-
-class AuditLog(db.Model):
-    """Who did which staff action to what, and when. Rows are only ever added."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(String(40))
-    target_type: Mapped[str] = mapped_column(String(20))
-    target_id: Mapped[int | None]
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
-
-    actor: Mapped[User | None] = relationship(lazy="joined")
 
 
 class ApiToken(db.Model):

@@ -9,9 +9,11 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from board.accounts.models import ApiToken, AuditLog, User
+from board.accounts.models import ApiToken, User
+from board.audit import record
 from board.clock import now
 from board.extensions import db
+from board.lists.services import follow_email_change
 from board.outbox.services import queue_mail
 from board.urls import absolute
 
@@ -200,21 +202,11 @@ def confirm_email_change(token: str) -> User:
         raise AccountError("invalid")
     if find_by_email(new_email) is not None:
         raise AccountError("email-taken")
-    user.email = new_email
+    old_email, user.email = user.email, new_email
     user.confirmed_at = now()
+    follow_email_change(user, old_email)
     db.session.commit()
     return user
-
-
-# Audit log ---------------------------------------------------------------------------------
-
-def record(actor: User | None, action: str, target_type: str, target_id: int | None,
-           **details) -> AuditLog:
-    """Add a staff action to the audit log, in the caller's transaction."""
-    entry = AuditLog(actor_id=actor.id if actor else None, action=action,
-                     target_type=target_type, target_id=target_id, details=details)
-    db.session.add(entry)
-    return entry
 
 
 # Administration ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from board.accounts.models import User
 from board.accounts.services import AccountError
 from board.extensions import db, limiter, login_manager
 from board.i18n import select_locale
+from board.lists import services as lists
 from board.permissions import login_required, role_required
 from board.urls import safe_next
 
@@ -39,12 +40,16 @@ def register():
     if current_user.is_authenticated:
         return redirect("/")
     form = forms.RegisterForm()
+    form.lists.choices = [(m.slug, m.name) for m in lists.all_lists()]
     if form.validate_on_submit():
         if services.name_taken(form.name.data):
             form.name.errors.append(_("This display name is already taken."))
         else:
-            services.register(form.email.data, form.name.data, form.password.data,
-                              locale=select_locale())
+            user = services.register(form.email.data, form.name.data, form.password.data,
+                                     locale=select_locale())
+            chosen = [m for m in lists.all_lists() if m.slug in (form.lists.data or [])]
+            if chosen:
+                lists.subscribe(form.email.data, chosen, select_locale(), user=user)
             return render_template("accounts/check_mail.html", email=form.email.data)
     return render_template("accounts/register.html", form=form)
 
@@ -146,9 +151,15 @@ def _account_page(profile=None, email=None, password=None, status=200):
     profile = profile or forms.ProfileForm(obj=current_user, formdata=None)
     if profile.locale.data is None:
         profile.locale.data = ""
+    subscribed = {m.slug for m in lists.all_lists()
+                  if (s := lists.member_subscriptions(current_user).get(m.id))
+                  and s.status == "active"}
+    lists_form = forms.ListsForm(formdata=None, lists=sorted(subscribed))
+    lists_form.lists.choices = [(m.slug, m.name) for m in lists.all_lists()]
     return render_template(
         "accounts/account.html",
         profile=profile,
+        lists_form=lists_form,
         email_form=email or forms.EmailForm(formdata=None),
         password_form=password or forms.PasswordForm(formdata=None),
         confirm_form=forms.ConfirmForm(),
@@ -185,6 +196,22 @@ def change_email():
                   "info")
             return redirect(url_for("accounts.account"))
     return _account_page(email=form, status=422)
+
+
+@bp.post("/account/lists")
+@login_required
+def update_lists():
+    form = forms.ListsForm()
+    form.lists.choices = [(m.slug, m.name) for m in lists.all_lists()]
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        lists.set_member_subscriptions(current_user, set(form.lists.data or []))
+    except lists.ListError:
+        flash(_("Confirm your email address first: see above."), "warning")
+    else:
+        flash(_("Your mailing lists are saved."), "success")
+    return redirect(url_for("accounts.account"))
 
 
 @bp.get("/account/email/<token>")

@@ -122,7 +122,7 @@ class Affected(db.Model):
 
 
 class Watch(db.Model):
-    """A member following a thread; mail about new replies goes to watchers."""
+    """A member following a thread: new replies reach them as one mail per batch."""
 
     __tablename__ = "watches"
 
@@ -131,3 +131,9 @@ class Watch(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                          primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # The newest post the member has been told about (or saw when they started watching).
+    notified_post_id: Mapped[int | None]
+    # Set while a digest mail is queued: replies arriving meanwhile join that mail.
+    pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

@@ -6,15 +6,20 @@ writes the audit log for staff actions, and commits.
 
 import re
 import unicodedata
+from datetime import timedelta
 
+from flask import current_app, url_for
 from sqlalchemy import func, select
 
-from board.accounts.services import record
+from board.accounts.services import make_token
+from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.forum.models import Affected, Board, Post, Thread, Watch
 from board.markup import render
+from board.outbox.services import handler, queue, queue_mail
 from board.permissions import is_staff
+from board.urls import absolute
 
 
 class ForumError(ValueError):
@@ -123,31 +128,79 @@ def reply(thread: Thread, author, body: str, official: bool = False) -> Post:
 
 
 def add_post(thread: Thread, author, body: str, official: bool = False) -> Post:
-    """Add a post in the caller's transaction (used by `reply` and by relayed updates)."""
+    """Add a post in the caller's transaction (used by `reply` and by relayed updates);
+    the thread's watchers get it in their next digest mail."""
     post = Post(thread=thread, author=author, body_source=body, body_html=render(body),
                 created_at=now(), official=official)
     db.session.add(post)
     _refresh(thread)
+    _wake_watchers(thread, author)
     return post
+
+
+def _wake_watchers(thread: Thread, author) -> None:
+    """Queue one digest per watcher who has none waiting: later replies join it."""
+    delay = timedelta(seconds=current_app.config["WATCH_DIGEST_SECONDS"])
+    waiting = db.session.scalars(select(Watch).where(
+        Watch.thread_id == thread.id, Watch.user_id != author.id,
+        Watch.pending_since.is_(None))).all()
+    for row in waiting:
+        row.pending_since = now()
+        message = queue("watch_digest", {"thread_id": thread.id, "user_id": row.user_id})
+        message.due_at = now() + delay
+
+
+@handler("watch_digest")
+def send_digest(payload: dict) -> None:
+    """The worker's half: one mail with every reply since the member was last told."""
+    row = db.session.get(Watch, (payload["thread_id"], payload["user_id"]))
+    if row is None:
+        return  # they stopped watching meanwhile
+    row.pending_since = None
+    thread, user = db.session.get(Thread, row.thread_id), row.user
+    if not user.is_active or not can_see_thread(user, thread):
+        return
+    posts = db.session.scalars(visible_posts(
+        select(Post).where(Post.thread_id == thread.id, Post.author_id != user.id,
+                           Post.id > (row.notified_post_id or 0))
+        .order_by(Post.id), user)).all()
+    if not posts:
+        return
+    row.notified_post_id = posts[-1].id
+    token = make_token("unwatch", user.id, thread.id)
+    queue_mail(user.email, "watch_digest", user.locale, user=user, thread=thread, posts=posts,
+               first=absolute(url_for("forum.post", post_id=posts[0].id)),
+               unwatch=absolute(url_for("forum.unwatch", token=token)))
 
 
 # Watching and "affected too" ---------------------------------------------------------
 
 def watch(thread: Thread, user) -> None:
-    """Make `user` watch `thread` (in the caller's transaction); watching twice is once."""
+    """Make `user` watch `thread` (in the caller's transaction); watching twice is once.
+    They hear of replies that come after this moment."""
     if db.session.get(Watch, (thread.id, user.id)) is None:
-        db.session.add(Watch(thread_id=thread.id, user_id=user.id, created_at=now()))
+        db.session.flush()
+        db.session.add(Watch(thread_id=thread.id, user_id=user.id, created_at=now(),
+                             notified_post_id=thread.last_post_id))
 
 
-def unwatch(thread: Thread, user) -> None:
-    watch_row = db.session.get(Watch, (thread.id, user.id))
-    if watch_row is not None:
-        db.session.delete(watch_row)
+def set_watching(thread: Thread, user, watching: bool) -> None:
+    """Start or stop watching a thread."""
+    row = db.session.get(Watch, (thread.id, user.id))
+    if watching:
+        watch(thread, user)
+    elif row is not None:
+        db.session.delete(row)
     db.session.commit()
 
 
-def is_watching(thread: Thread, user) -> bool:
-    return db.session.get(Watch, (thread.id, user.id)) is not None
+def viewer_state(thread: Thread, user) -> tuple[bool, bool]:
+    """Whether `user` said they are affected by `thread`, and whether they watch it (1 query)."""
+    return tuple(db.session.execute(select(
+        select(Affected).where(Affected.thread_id == thread.id, Affected.user_id == user.id)
+        .exists(),
+        select(Watch).where(Watch.thread_id == thread.id, Watch.user_id == user.id).exists(),
+    )).one())
 
 
 def mark_affected(thread: Thread, user) -> None:

@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from board.accounts.models import AuditLog
+from board.accounts.models import User
+from board.accounts.services import AccountError, read_token
+from board.audit import AuditLog
 from board.extensions import db, limiter
 from board.forum import forms, services
 from board.forum.models import Board, Post, Thread
@@ -107,10 +109,11 @@ def thread(thread_id: int, slug: str | None = None):
 
 
 def _thread_tools(thread: Thread) -> dict:
+    affected, watching = (services.viewer_state(thread, current_user)
+                          if current_user.is_authenticated else (False, False))
     tools = {"action_form": forms.ActionForm(), "can_post": can_post(current_user),
              "can_edit": lambda post: can_edit_post(current_user, post),
-             "is_affected": current_user.is_authenticated
-             and services.is_affected(thread, current_user)}
+             "is_affected": affected, "is_watching": watching}
     if is_staff(current_user):
         move_form = forms.MoveForm(formdata=None, board=thread.board_id)
         boards = db.session.scalars(select(Board).order_by(Board.position)).all()
@@ -303,3 +306,36 @@ def affected(thread_id: int):
             flash(_("Thank you: you are counted as affected, and you now watch this thread."),
                   "success")
     return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+
+
+@bp.post("/threads/<int:thread_id>/watch")
+@login_required
+def watch(thread_id: int):
+    """Start or stop watching a thread (mail about new replies, in batches)."""
+    thread = get_thread(thread_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    watching = request.form.get("watch") != "0"
+    services.set_watching(thread, current_user, watching)
+    flash(_("You watch this thread: new replies reach you by mail.") if watching
+          else _("You no longer watch this thread."), "success")
+    return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+
+
+@bp.route("/unwatch/<token>", methods=["GET", "POST"])
+def unwatch(token: str):
+    """The link in every digest mail: a page with a button, no login needed."""
+    try:
+        user_id, thread_id = read_token("unwatch", token, 90 * 24 * 3600)
+    except AccountError:
+        abort(404)
+    thread, user = db.session.get(Thread, thread_id), db.session.get(User, user_id)
+    if thread is None or user is None:
+        abort(404)
+    form = forms.ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        services.set_watching(thread, user, False)
+        return render_template("forum/unwatched.html", thread=thread, done=True)
+    return render_template("forum/unwatched.html", thread=thread, form=form, done=False)

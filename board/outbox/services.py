@@ -1,9 +1,10 @@
 """Queueing side effects and delivering them: the worker's half of the outbox."""
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from board.clock import now
 from board.extensions import db
 from board.outbox.mail import build_message, is_permanent, make_sender, new_message_id
 from board.outbox.models import OutboxMessage
+from board.urls import site_context
 
 log = logging.getLogger("board.outbox")
 # Backoff doubles up to an hour; with the default 20 attempts a mail survives a day-long outage.
@@ -87,6 +89,11 @@ def deliver_due(limit: int | None = None) -> dict:
     return counts
 
 
+def _site():
+    """Handlers build links with url_for: give them a request context on BASE_URL."""
+    return nullcontext() if has_request_context() else site_context()
+
+
 def _deliver(message: OutboxMessage, sender, config) -> str:
     try:
         if message.kind == "mail":
@@ -94,7 +101,7 @@ def _deliver(message: OutboxMessage, sender, config) -> str:
         else:
             # In a savepoint: a handler whose SQL fails must not abort the transaction that
             # records the failure (the row would stay due and block the outbox forever).
-            with db.session.begin_nested():
+            with db.session.begin_nested(), _site():
                 HANDLERS[message.kind](message.payload)
     except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
         message.attempts += 1

@@ -13,7 +13,7 @@ from board.accounts.services import user_for_token
 from board.extensions import db
 from board.forum.models import Board, Thread
 from board.travaux import services
-from board.travaux.models import Incident, Service
+from board.travaux.models import CLOSED, Incident, Service
 from board.travaux.services import TravauxError
 from board.urls import absolute
 
@@ -175,7 +175,8 @@ def open_incident():
             user, kind=kind, title=_text(data, "title", max_length=150),
             impact=data.get("impact", "minor"), services=_services(data),
             message=_text(data, "message"), status=data.get("status"),
-            window=(_time(data, "window_start"), _time(data, "window_end")))
+            window=(_time(data, "window_start"), _time(data, "window_end")),
+            notify=bool(data.get("notify", True)))
     except TravauxError as error:
         raise _refused(error) from error
     services.record_api_call(user, incident, "open")
@@ -192,7 +193,8 @@ def post_update(incident_id: int):
     status = data.get("status") or services.current_status(incident)
     try:
         services.post_update(incident, user, status, _text(data, "message"),
-                             reopen=bool(data.get("reopen")))
+                             reopen=bool(data.get("reopen")),
+                             notify=bool(data.get("notify", status in CLOSED)))
     except TravauxError as error:
         raise _refused(error) from error
     services.record_api_call(user, incident, "update")

@@ -73,12 +73,16 @@ class IncidentForm(FlaskForm):
     window_end = DateTimeLocalField(_l("End (Paris time)"), validators=[Optional()],
                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     message = _message()
+    notify = BooleanField(_l("Notify the subscribers of the Travaux list"), default=True)
 
 
 class UpdateForm(FlaskForm):
     status = SelectField(_l("New status"))
     message = _message()
     reopen = BooleanField(_l("Reopen (the incident is closed)"))
+    # Ticked by board.js when the status closes the operation; unticked otherwise.
+    notify = BooleanField(_l("Notify the subscribers of the Travaux list"),
+                          description=_l("Recommended for a resolution."))
 
 
 class LinkForm(FlaskForm):

@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from board.accounts.services import record
+from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.forum import services as forum
 from board.forum.models import Board, Thread
+from board.lists import services as lists
 from board.markup import render
 from board.outbox.cli import task
 from board.travaux.export import queue_publish
@@ -27,6 +28,7 @@ from board.travaux.models import (
     IncidentUpdate,
     Service,
 )
+from board.urls import absolute
 
 # Service statuses, from best to worst.
 LEVELS = ("operational", "maintenance", "degraded", "partial_outage", "major_outage")
@@ -136,7 +138,7 @@ def discussion_board() -> Board:
 
 def open_incident(author, *, kind: str, title: str, impact: str, services: list[Service],
                   message: str, status: str | None = None, window=(None, None),
-                  source_thread: Thread | None = None) -> Incident:
+                  source_thread: Thread | None = None, notify: bool = False) -> Incident:
     """Open an incident or schedule a maintenance, with its first update, in one transaction.
 
     A promoted report becomes its source thread; otherwise a discussion thread is opened in
@@ -166,13 +168,15 @@ def open_incident(author, *, kind: str, title: str, impact: str, services: list[
         incident.source_thread = thread
         record(author, "incident.open", "incident", incident.id, kind=kind)
     _close_or_reopen(incident)
+    if notify:
+        _notify_list(incident, update, author)
     queue_publish()
     db.session.commit()
     return incident
 
 
 def post_update(incident: Incident, author, status: str, message: str,
-                reopen: bool = False) -> IncidentUpdate:
+                reopen: bool = False, notify: bool = False) -> IncidentUpdate:
     """Add an update, relayed as an official post into every linked thread."""
     if status not in incident.statuses:
         raise TravauxError("status")
@@ -184,6 +188,8 @@ def post_update(incident: Incident, author, status: str, message: str,
     incident.status = status
     _close_or_reopen(incident)
     _relay(incident, update)
+    if notify:
+        _notify_list(incident, update, author)
     record(author, "incident.update", "incident", incident.id, status=status)
     queue_publish()
     db.session.commit()
@@ -239,6 +245,21 @@ def relay_text(update: IncidentUpdate, opening: bool = False) -> str:
             head = _("**Update** · %(status)s: [%(title)s](%(link)s)", status=label,
                      title=title, link=link)
     return f"{head}\n\n{update.body_source}"
+
+
+def _notify_list(incident: Incident, update: IncidentUpdate, author) -> None:
+    """Send the update to the Travaux list: staff posting, approved by the admin's action."""
+    thread = incident.source_thread
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        subject = f"{kind_label(incident.kind).capitalize()} : {incident.title} " \
+                  f"({status_label(update.status).lower()})"
+        links = [_("Follow it on Travaux: %(url)s",
+                   url=absolute(url_for("travaux.incident", incident_id=incident.id)))]
+        if thread is not None:
+            links.append(_("Talk about it with the community: %(url)s", url=absolute(
+                url_for("forum.thread", thread_id=thread.id, slug=thread.slug))))
+    body = update.body_source + "\n\n" + "\n\n".join(links)
+    lists.post_notice("travaux", author, subject, body)
 
 
 def escape_md(text: str) -> str:

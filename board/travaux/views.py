@@ -94,7 +94,8 @@ def post_update(incident_id: int):
     if form.validate_on_submit():
         try:
             update = services.post_update(incident, current_user, form.status.data,
-                                          form.message.data, reopen=form.reopen.data)
+                                          form.message.data, reopen=form.reopen.data,
+                                          notify=form.notify.data)
         except TravauxError as error:
             form.status.errors.append(ERRORS[str(error)]())
         else:
@@ -116,6 +117,7 @@ def _incident_fields(form, by_id) -> dict:
         "services": [by_id[i] for i in form.services.data or [] if i in by_id],
         "message": form.message.data, "status": form.status.data or None,
         "window": (forms.to_utc(form.window_start.data), forms.to_utc(form.window_end.data)),
+        "notify": form.notify.data,
     }
 
 

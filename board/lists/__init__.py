@@ -1,0 +1,1 @@
+"""Mailing lists: subscriptions with double opt-in, moderated messages, inbound mail."""
