@@ -25,9 +25,9 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _new_password():
+def _new_password(label=_l("Password")):
     return PasswordField(
-        _l("Password"),
+        label,
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200, message=_l(
             "Use at least %(min)d characters.", min=PASSWORD_MIN))],
         render_kw={"autocomplete": "new-password"},
@@ -70,7 +70,7 @@ class ResetRequestForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
-    password = _new_password()
+    password = _new_password(_l("New password"))
     confirm = PasswordField(_l("Repeat the password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"})
@@ -95,7 +95,7 @@ class EmailForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()],
                             render_kw={"autocomplete": "current-password"})
-    password = _new_password()
+    password = _new_password(_l("New password"))
     confirm = PasswordField(_l("Repeat the new password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"})
