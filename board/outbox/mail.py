@@ -1,5 +1,6 @@
 """Building and sending mail: EmailMessage objects and the SMTP connection from SMTP_URL."""
 
+import email.policy
 import logging
 import smtplib
 from email.message import EmailMessage
@@ -9,6 +10,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from board.clock import now
 
 log = logging.getLogger("board.mail")
+# With the default 78 columns, Python folds a long header with no space in it (a
+# List-Unsubscribe URL) into RFC 2047 encoded words, which mail providers cannot read back
+# as a URL. SMTP allows 998: long headers stay plain ASCII. Bodies stay 7-bit (quoted-
+# printable) for servers without 8BITMIME.
+HEADER_POLICY = email.policy.default.clone(max_line_length=998, cte_type="7bit")
 
 
 def new_message_id(mail_from: str) -> str:
@@ -19,7 +25,7 @@ def new_message_id(mail_from: str) -> str:
 
 def build_message(payload: dict, mail_from: str) -> EmailMessage:
     """Turn an outbox payload (to, subject, text, html, headers) into a MIME message."""
-    message = EmailMessage()
+    message = EmailMessage(policy=HEADER_POLICY)
     message["From"] = mail_from
     message["To"] = payload["to"]
     message["Subject"] = payload["subject"]
