@@ -9,7 +9,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from feedgen.feed import FeedGenerator
 from flask import current_app, request
@@ -18,6 +18,11 @@ MAX_ITEMS = 50
 TYPES = {"rss": "application/rss+xml; charset=utf-8",
          "atom": "application/atom+xml; charset=utf-8"}
 _RELATIVE = re.compile(r'(\s(?:href|src))="(/[^/"][^"]*|/)"')
+_URL_ATTR = re.compile(r'(\s(?:href|src))="([^"]*)"')
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# Characters XML 1.0 forbids (lxml refuses them: the whole feed would be a 500), those it
+# discourages (DEL, C1 controls) and U+FFFD, which feed validators take for broken encoding.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd-\uffff]")
 
 
 @dataclass
@@ -57,6 +62,17 @@ def absolute_html(html: str) -> str:
     return _RELATIVE.sub(lambda m: f'{m.group(1)}="{base}{m.group(2)}"', html)
 
 
+def resolve_urls(html: str, page: str) -> str:
+    """Every relative href/src of `html` made absolute against the page it is shown on."""
+    return _URL_ATTR.sub(lambda m: m.group(0) if _SCHEME.match(m.group(2))
+                         else f'{m.group(1)}="{urljoin(page, m.group(2))}"', html)
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters a feed must not carry."""
+    return _NOT_XML.sub("", text)
+
+
 def self_url() -> str:
     """The exact URL being served, query string included."""
     return current_app.config["BASE_URL"] + request.full_path.rstrip("?")
@@ -89,6 +105,7 @@ def respond(fmt: str, stamp: Stamp, *, title: str, subtitle: str, page_url: str,
     feed = FeedGenerator()
     feed.load_extension("dc", atom=False, rss=True)
     feed.id(self_url())
+    title, subtitle = xml_text(title), xml_text(subtitle)
     feed.title(title)
     feed.subtitle(subtitle)
     feed.description(subtitle)
@@ -105,7 +122,13 @@ def respond(fmt: str, stamp: Stamp, *, title: str, subtitle: str, page_url: str,
     # feedgen prepends entries: add the oldest first so the newest leads the document.
     for item in reversed(items[:MAX_ITEMS]):
         _add_entry(feed, item, fmt)
-    body = feed.rss_str(pretty=True) if fmt == "rss" else feed.atom_str(pretty=True)
+    if fmt == "rss":
+        # RSS Best Practices Profile: "&", "<", ">" as hexadecimal character references
+        # (the same XML, read the same by every parser; feedgen emits no CDATA here).
+        body = (feed.rss_str(pretty=True).replace(b"&amp;", b"&#x26;")
+                .replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;"))
+    else:
+        body = feed.atom_str(pretty=True)
     response = current_app.response_class(body)
     return _headers(response, stamp, fmt)
 
@@ -114,20 +137,21 @@ def _add_entry(feed: FeedGenerator, item: Item, fmt: str) -> None:
     entry = feed.add_entry()
     entry.id(tag_uri(item.key))
     entry.guid(tag_uri(item.key), permalink=False)
-    entry.title(item.title)
+    entry.title(xml_text(item.title))
     # One link per entry: feedgen 1.0 drops the rel of entry links, so a second one would
     # read as a second "alternate". Linked pages are linked from the content instead.
     entry.link(href=item.link, rel="alternate")
     entry.published(item.published)
     entry.updated(item.updated)
     for term, label in item.categories:
-        entry.category(term=term, label=label)
+        entry.category(term=xml_text(term), label=xml_text(label))
+    html, author = xml_text(resolve_urls(item.html, item.link)), xml_text(item.author)
     if fmt == "rss":
-        entry.description(item.html)
-        entry.dc.dc_creator(item.author)
+        entry.description(html)
+        entry.dc.dc_creator(author)
     else:
-        entry.content(item.html, type="html")
-        entry.author({"name": item.author})
+        entry.content(html, type="html")
+        entry.author({"name": author})
 
 
 def _epoch() -> datetime:

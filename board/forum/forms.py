@@ -1,5 +1,7 @@
 """Forum forms. Field names follow DESIGN.md: title and body."""
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -10,8 +12,12 @@ BODY_MAX = 50_000
 TITLE_MAX = 150
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    """Trim a one-line text and drop control characters (no page, feed or mail wants them)."""
+    return _CONTROL.sub("", value).strip() if isinstance(value, str) else value
 
 
 def _body():

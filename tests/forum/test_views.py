@@ -243,3 +243,10 @@ def test_dates_are_shown_in_paris_time(client):
     db.session.commit()
     page = text_of(client.get(f"/threads/{thread.id}", follow_redirects=True))
     assert "15 janv. 2026 13:30" in page
+
+
+def test_control_characters_never_reach_a_title(client, login_as):
+    board = make_board()
+    login_as()
+    client.form(f"/boards/{board.slug}/new", {"title": "Panne\x01 du\x0b serveur", "body": "Oui"})
+    assert db.session.scalar(select(Thread.title)) == "Panne du serveur"
