@@ -206,7 +206,8 @@ def update_lists():
     if not form.validate_on_submit():
         abort(400)
     try:
-        lists.set_member_subscriptions(current_user, set(form.lists.data or []))
+        lists.set_member_subscriptions(current_user, set(form.lists.data or []),
+                                       locale=select_locale())
     except lists.ListError:
         flash(_("Confirm your email address first: see above."), "warning")
     else:

@@ -41,3 +41,7 @@ class SettingsForm(FlaskForm):
         _l("Allowed senders"), validators=[Length(max=10_000)],
         description=_l("One address per line. Their mail to the list is held for approval; "
                        "mail from anyone else is refused."))
+
+
+class ConfirmForm(FlaskForm):
+    """Only a CSRF token, behind buttons that change state."""

@@ -147,7 +147,7 @@ def member_subscriptions(user) -> dict[int, Subscription]:
     return {row.list_id: row for row in rows}
 
 
-def set_member_subscriptions(user, slugs: set[str]) -> None:
+def set_member_subscriptions(user, slugs: set[str], locale: str | None = None) -> None:
     """A member's confirmed address needs no second confirmation: changes apply at once."""
     if not user.is_confirmed:
         raise ListError("unconfirmed")
@@ -161,7 +161,7 @@ def set_member_subscriptions(user, slugs: set[str]) -> None:
                                             token=secrets.token_urlsafe(32))
                 db.session.add(subscription)
             subscription.status, subscription.confirmed_at = "active", now()
-            subscription.user_id, subscription.locale = user.id, user.locale
+            subscription.user_id, subscription.locale = user.id, user.locale or locale
             subscription.confirm_hash = None
         elif not wanted and subscription is not None and subscription.status != "unsubscribed":
             subscription.status, subscription.unsubscribed_at = "unsubscribed", now()
@@ -182,6 +182,9 @@ def follow_email_change(user, old_email: str) -> None:
             db.session.delete(subscription)
             continue
         subscription.email, subscription.user_id = user.email, user.id
+        if subscription.status != "active":
+            # A link mailed to the old address must not subscribe the new one.
+            subscription.confirm_hash = None
 
 
 # Messages -------------------------------------------------------------------------------

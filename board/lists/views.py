@@ -50,7 +50,8 @@ def index():
         chosen = [m for m in services.all_lists() if m.slug in form.lists.data]
         services.subscribe(form.email.data, chosen, select_locale(),
                            user=current_user if current_user.is_authenticated else None)
-        return render_template("lists/check_mail.html", email=form.email.data, lists=chosen)
+        return render_template("lists/check_mail.html", email=form.email.data, lists=chosen,
+                               days=current_app.config["LIST_CONFIRM_DAYS"])
     return render_template("lists/index.html", form=form, lists=services.all_lists(),
                            address=services.posting_address), 422 if form.errors else 200
 
@@ -58,12 +59,12 @@ def index():
 @bp.get("/confirm/<secret>")
 def confirm(secret: str):
     """A page with a button: link scanners in mailboxes must not subscribe anybody."""
-    return render_template("lists/confirm.html", secret=secret, form=forms.MemberListsForm())
+    return render_template("lists/confirm.html", secret=secret, form=forms.ConfirmForm())
 
 
 @bp.post("/confirm/<secret>")
 def confirm_post(secret: str):
-    if not forms.MemberListsForm().validate_on_submit():
+    if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     try:
         subscription = services.confirm(secret)
@@ -165,7 +166,7 @@ def _held_message(message_id: int) -> ListMessage:
 @role_required("admin")
 def approve(message_id: int):
     message = _held_message(message_id)
-    if not forms.MemberListsForm().validate_on_submit():
+    if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     try:
         services.approve(message, current_user)
