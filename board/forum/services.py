@@ -8,6 +8,7 @@ import re
 import unicodedata
 from datetime import timedelta
 
+from blinker import Namespace
 from flask import current_app, url_for
 from sqlalchemy import func, select
 
@@ -287,8 +288,16 @@ def pin(thread: Thread, actor, pinned: bool = True) -> None:
     db.session.commit()
 
 
+# Sent when a thread appears to guests or disappears from them (hidden, shown, moved across
+# visibilities), in the caller's transaction: domains that list it elsewhere (Travaux lists
+# an incident's threads) refresh what depends on it.
+thread_moved = Namespace().signal("thread-moved")
+
+
 def hide_thread(thread: Thread, actor, hidden: bool = True) -> None:
     thread.hidden_at, thread.hidden_by_id = (now(), actor.id) if hidden else (None, None)
+    thread.changed_at = now()
+    thread_moved.send(thread)
     record(actor, "thread.hide" if hidden else "thread.unhide", "thread", thread.id)
     refresh_board(thread.board)
     db.session.commit()
@@ -300,6 +309,9 @@ def move(thread: Thread, target: Board, actor) -> None:
     if source.id == target.id:
         return
     thread.board = target
+    thread.changed_at = now()
+    if source.visibility != target.visibility:
+        thread_moved.send(thread)
     record(actor, "thread.move", "thread", thread.id, source=source.slug, target=target.slug)
     refresh_board(source)
     refresh_board(target)

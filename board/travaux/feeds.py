@@ -18,7 +18,7 @@ from board.forum.models import Board
 from board.forum.services import visible_boards
 from board.travaux import services
 from board.travaux.api import public_thread_urls
-from board.travaux.models import Incident, IncidentUpdate, Service
+from board.travaux.models import Incident, IncidentUpdate, Service, incident_services
 from board.travaux.views import bp
 from board.urls import absolute
 
@@ -61,35 +61,38 @@ def _paris(moment) -> str:
     return format_datetime(moment, "d MMM yyyy HH:mm")
 
 
-def _service_filter():
-    """The service named by ?service=, or None; abort(404) for an unknown one."""
-    slug = request.args.get("service")
+def _stamp(slug: str | None):
+    """The feed's stamp and the service it is narrowed to, in one query; abort(404) for an
+    unknown service."""
+    stamp = select(func.max(Incident.updated_at), func.count(Incident.id))
     if slug is None:
-        return None
-    service = db.session.scalar(select(Service).where(Service.slug == slug))
-    if service is None:
+        return feeds.Stamp(*db.session.execute(stamp).one()), None
+    row = db.session.execute(
+        stamp.add_columns(Service.id, Service.name).select_from(Service)
+        .outerjoin(incident_services, incident_services.c.service_id == Service.id)
+        .outerjoin(Incident, Incident.id == incident_services.c.incident_id)
+        .where(Service.slug == slug).group_by(Service.id, Service.name)).first()
+    if row is None:
         abort(404)
-    return service
+    changed_at, count, service_id, name = row
+    return feeds.Stamp(changed_at, count), (service_id, name)
 
 
 @bp.get(f"/travaux/feed.{FORMATS}")
 def feed(fmt: str):
-    service = _service_filter()
-    stamp_stmt = select(func.max(Incident.updated_at), func.count(Incident.id))
+    stamp, service = _stamp(request.args.get("service"))
+    if (cached := feeds.not_modified(stamp, fmt)) is not None:
+        return cached
     items_stmt = (select(Incident)
                   .options(joinedload(Incident.last_update), joinedload(Incident.author))
                   .order_by(Incident.created_at.desc(), Incident.id.desc())
                   .limit(feeds.MAX_ITEMS))
     if service is not None:
-        narrow = Incident.services.any(Service.id == service.id)
-        stamp_stmt, items_stmt = stamp_stmt.where(narrow), items_stmt.where(narrow)
-    stamp = feeds.Stamp(*db.session.execute(stamp_stmt).one())
-    if (cached := feeds.not_modified(stamp, fmt)) is not None:
-        return cached
+        items_stmt = items_stmt.where(Incident.services.any(Service.id == service[0]))
     incidents = db.session.scalars(items_stmt).unique().all()
     threads = public_thread_urls([i.id for i in incidents])
     with force_locale(_language()):
-        name = service.name if service else None
+        name = service[1] if service else None
         return feeds.respond(
             fmt, stamp,
             title=_("Travaux: %(service)s", service=name) if name else _("Travaux"),

@@ -357,6 +357,15 @@ def save_service(service: Service | None, author, **fields) -> Service:
     return service
 
 
+@forum.thread_moved.connect
+def _linked_thread_moved(thread: Thread) -> None:
+    """A linked thread hidden, shown or moved changes its incident's items (they list it)."""
+    if thread.incident_id is not None:
+        incident = db.session.get(Incident, thread.incident_id)
+        incident.updated_at = now()
+        queue_publish()
+
+
 def _touch_service(service: Service) -> None:
     """A renamed service changes the items of every incident that names it."""
     db.session.flush()
