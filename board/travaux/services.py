@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -377,18 +378,26 @@ def _touch_service(service: Service) -> None:
 
 # Labels shared by pages, feeds and mail ------------------------------------------------
 
+STATUS_LABELS = {
+    "investigating": _l("Investigating"), "identified": _l("Identified"),
+    "monitoring": _l("Monitoring"), "resolved": _l("Resolved"),
+    "scheduled": _l("Scheduled"), "in_progress": _l("In progress"),
+    "completed": _l("Completed"),
+}
+IMPACT_LABELS = {"none": _l("No impact"), "minor": _l("Minor"), "major": _l("Major"),
+                 "critical": _l("Critical")}
+LEVEL_LABELS = {"operational": _l("Operational"), "maintenance": _l("Under maintenance"),
+                "degraded": _l("Degraded performance"), "partial_outage": _l("Partial outage"),
+                "major_outage": _l("Major outage")}
+
+
+# Each translates the one label asked for: these run thousands of times in an export.
 def status_label(status: str) -> str:
-    return {
-        "investigating": _("Investigating"), "identified": _("Identified"),
-        "monitoring": _("Monitoring"), "resolved": _("Resolved"),
-        "scheduled": _("Scheduled"), "in_progress": _("In progress"),
-        "completed": _("Completed"),
-    }[status]
+    return str(STATUS_LABELS[status])
 
 
 def impact_label(impact: str) -> str:
-    return {"none": _("No impact"), "minor": _("Minor"), "major": _("Major"),
-            "critical": _("Critical")}[impact]
+    return str(IMPACT_LABELS[impact])
 
 
 def kind_label(kind: str) -> str:
@@ -396,9 +405,7 @@ def kind_label(kind: str) -> str:
 
 
 def level_label(level: str) -> str:
-    return {"operational": _("Operational"), "maintenance": _("Under maintenance"),
-            "degraded": _("Degraded performance"), "partial_outage": _("Partial outage"),
-            "major_outage": _("Major outage")}[level]
+    return str(LEVEL_LABELS[level])
 
 
 def record_api_call(user, incident: Incident, action: str) -> None:
