@@ -51,6 +51,9 @@ def load(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": base_url.startswith("https"),
         "MAX_CONTENT_LENGTH": 512 * 1024,
         "REDIS_URL": redis_url,
+        # How many reverse proxies (nginx...) stand in front: their X-Forwarded-For is trusted
+        # that deep, so rate limits see each visitor's own address.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "SMTP_URL": os.environ.get("SMTP_URL", ""),

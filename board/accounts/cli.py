@@ -42,5 +42,15 @@ def token(email: str, name: str):
     click.echo(services.create_token(user, name))
 
 
+@users.command("revoke-tokens")
+@click.option("--email", required=True)
+def revoke_tokens(email: str):
+    """Revoke every API token of a user (a leaked token stops working at once)."""
+    user = services.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user with the email {email}")
+    click.echo(f"revoked {services.revoke_tokens(user)} token(s) of {user.email}")
+
+
 def register(app) -> None:
     app.cli.add_command(users)

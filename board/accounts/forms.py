@@ -7,22 +7,17 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
+
+from board.formfields import CheckboxesField, CsrfForm
 
 PASSWORD_MIN = 10
 NAME_PATTERN = r"^[\w][\w .\-']*[\w.]$"
 
 _email = [DataRequired(), Length(max=254), Email(message=_l("Please enter a valid email address."))]
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def _new_password(label=_l("Password")):
@@ -101,8 +96,7 @@ class PasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"})
 
 
-class ConfirmForm(FlaskForm):
-    """A form with only a CSRF token, behind buttons that change state."""
+ConfirmForm = CsrfForm
 
 
 class UserAdminForm(FlaskForm):

@@ -59,6 +59,7 @@ def register(email: str, name: str, password: str, locale: str | None) -> User |
     the owner is told by mail instead, and None is returned: the page says the same either way."""
     existing = find_by_email(email)
     if existing is not None:
+        hash_password(password)  # the same cost as a new account: timing reveals nothing
         queue_mail(existing.email, "already_registered", existing.locale, user=existing,
                    login_url=absolute(url_for("accounts.login")),
                    reset_url=absolute(url_for("accounts.reset_request")))
@@ -102,20 +103,24 @@ def read_token(purpose: str, token: str, max_age: int) -> list:
 
 
 def send_confirmation(user: User) -> None:
-    token = make_token("confirm", user.id, user.email)
+    token = make_token("confirm", user.id, user.email, user.session_version)
     queue_mail(user.email, "confirm", user.locale, user=user,
                url=absolute(url_for("accounts.confirm", token=token)))
 
 
 def confirm_email(token: str) -> User:
     """Mark the address in `token` as confirmed. AccountError when the link is not valid."""
-    user_id, email = read_token("confirm", token, current_app.config["CONFIRM_MAX_AGE"])
-    user = db.session.get(User, user_id)
-    if user is None or user.email != email:
+    values = read_token("confirm", token, current_app.config["CONFIRM_MAX_AGE"])
+    if len(values) != 3:
         raise AccountError("invalid")
-    if user.confirmed_at is None:
-        user.confirmed_at = now()
-        db.session.commit()
+    user_id, email, version = values
+    user = db.session.get(User, user_id)
+    # Single use: once confirmed, or once the password changed, the link is dead.
+    if (user is None or user.email != email or user.session_version != version
+            or user.confirmed_at is not None):
+        raise AccountError("invalid")
+    user.confirmed_at = now()
+    db.session.commit()
     return user
 
 
@@ -248,6 +253,17 @@ def create_token(user: User, name: str = "") -> str:
     record(None, "token.create", "user", user.id, name=name)
     db.session.commit()
     return raw
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every live API token of `user`; returns how many."""
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                       ApiToken.revoked_at.is_(None))).all()
+    for token in tokens:
+        token.revoked_at = now()
+    record(None, "token.revoke", "user", user.id, count=len(tokens))
+    db.session.commit()
+    return len(tokens)
 
 
 def user_for_token(raw: str) -> User | None:

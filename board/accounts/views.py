@@ -65,15 +65,16 @@ def confirm_post(token: str):
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        user = services.confirm_email(token)
+        services.confirm_email(token)
     except AccountError as error:
         flash(TOKEN_ERRORS[str(error)](), "error")
         return redirect(url_for("accounts.account" if current_user.is_authenticated
                                 else "accounts.login"))
+    # The link proves the mailbox, not the password: it never logs anybody in.
     flash(_("Thank you, your email address is confirmed."), "success")
-    if not current_user.is_authenticated:
-        login_user(user)
-    return redirect("/")
+    if current_user.is_authenticated:
+        return redirect("/")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.post("/confirm/resend")
@@ -90,8 +91,13 @@ def resend_confirmation():
     return redirect(url_for("accounts.account"))
 
 
+def _login_email() -> str:
+    return "login:" + request.form.get("email", "").strip().lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+@limiter.limit("20 per hour", methods=["POST"], key_func=_login_email)
 def login():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
@@ -249,11 +255,6 @@ def change_password():
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("accounts.account"))
     return _account_page(password=form, status=422)
-
-
-@login_manager.unauthorized_handler
-def _unauthorized():
-    return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 
 

@@ -70,7 +70,8 @@ def _threads_stmt(board_id=None):
 
 
 def _first_post_id():
-    return (select(func.min(Post.id)).where(Post.thread_id == Thread.id)
+    """The thread's first post a guest may see."""
+    return (visible_posts(select(func.min(Post.id)).where(Post.thread_id == Thread.id), GUEST)
             .correlate(Thread).scalar_subquery().label("first_post_id"))
 
 

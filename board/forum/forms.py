@@ -8,6 +8,8 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
+from board.formfields import CsrfForm
+
 BODY_MAX = 50_000
 TITLE_MAX = 150
 
@@ -64,8 +66,7 @@ class MoveForm(FlaskForm):
     board = SelectField(_l("Move to board"), coerce=int)
 
 
-class ActionForm(FlaskForm):
-    """Only a CSRF token, for moderation buttons."""
+ActionForm = CsrfForm
 
 
 class BoardForm(FlaskForm):

@@ -22,6 +22,11 @@ from board.outbox.services import handler, queue, queue_mail
 from board.permissions import is_staff
 from board.urls import absolute
 
+# Sent when a thread appears to guests or disappears from them (hidden, shown, moved across
+# visibilities), in the caller's transaction: domains that list it elsewhere (Travaux lists
+# an incident's threads) refresh what depends on it.
+thread_moved = Namespace().signal("thread-moved")
+
 
 class ForumError(ValueError):
     """An operation refused for a reason the user should read."""
@@ -223,10 +228,6 @@ def unmark_affected(thread: Thread, user) -> None:
     db.session.commit()
 
 
-def is_affected(thread: Thread, user) -> bool:
-    return db.session.get(Affected, (thread.id, user.id)) is not None
-
-
 def _count_affected(thread: Thread) -> None:
     db.session.flush()
     thread.affected_count = db.session.scalar(
@@ -257,6 +258,7 @@ def hide_post(post: Post, actor) -> None:
         if not is_staff(actor) and thread.post_count > 1:
             raise ForumError("has-replies")
         thread.hidden_at, thread.hidden_by_id = now(), actor.id
+        thread_moved.send(thread)
     post.hidden_at, post.hidden_by_id = now(), actor.id
     if actor.id != post.author_id:
         record(actor, "post.hide", "post", post.id, thread=thread.id)
@@ -269,6 +271,7 @@ def unhide_post(post: Post, actor) -> None:
     post.hidden_at = post.hidden_by_id = None
     if post.id == first_post_id(thread):
         thread.hidden_at = thread.hidden_by_id = None
+        thread_moved.send(thread)
     record(actor, "post.unhide", "post", post.id, thread=thread.id)
     _refresh(thread)
     db.session.commit()
@@ -288,14 +291,16 @@ def pin(thread: Thread, actor, pinned: bool = True) -> None:
     db.session.commit()
 
 
-# Sent when a thread appears to guests or disappears from them (hidden, shown, moved across
-# visibilities), in the caller's transaction: domains that list it elsewhere (Travaux lists
-# an incident's threads) refresh what depends on it.
-thread_moved = Namespace().signal("thread-moved")
 
 
 def hide_thread(thread: Thread, actor, hidden: bool = True) -> None:
+    """Hide or show a whole thread. Showing it shows its first post too (hiding that post
+    is what hides a thread)."""
     thread.hidden_at, thread.hidden_by_id = (now(), actor.id) if hidden else (None, None)
+    if not hidden:
+        first = db.session.get(Post, first_post_id(thread))
+        first.hidden_at = first.hidden_by_id = None
+        refresh_thread(thread)
     thread.changed_at = now()
     thread_moved.send(thread)
     record(actor, "thread.hide" if hidden else "thread.unhide", "thread", thread.id)
@@ -349,6 +354,9 @@ def save_board(board: Board | None, actor, **fields) -> Board:
         for key, value in changed.items():
             setattr(board, key, value)
         board.changed_at = now()
+        if "visibility" in changed:
+            for thread in db.session.scalars(select(Thread).where(Thread.board_id == board.id)):
+                thread_moved.send(thread)
         record(actor, "board.update", "board", board.id, **{k: str(v) for k, v in changed.items()})
     db.session.commit()
     return board

@@ -96,8 +96,9 @@ def new_thread(slug: str):
 def thread(thread_id: int, slug: str | None = None):
     thread = get_thread(thread_id)
     if slug != thread.slug:
+        page = request.args.get("page", type=int)
         return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug,
-                                **request.args), 301)
+                                page=page), 301)
     stmt = services.visible_posts(
         select(Post).where(Post.thread_id == thread.id)
         .options(joinedload(Post.author)).order_by(Post.created_at, Post.id),

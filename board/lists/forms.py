@@ -2,14 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectMultipleField, StringField, TextAreaField
+from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from board.formfields import CheckboxesField, CsrfForm
 
 
 class SubscribeForm(FlaskForm):
@@ -18,10 +14,6 @@ class SubscribeForm(FlaskForm):
         render_kw={"autocomplete": "email"})
     lists = CheckboxesField(_l("Lists"), validators=[
         DataRequired(message=_l("Choose at least one list."))])
-
-
-class MemberListsForm(FlaskForm):
-    lists = CheckboxesField(_l("Mailing lists"))
 
 
 class ComposeForm(FlaskForm):
@@ -43,5 +35,4 @@ class SettingsForm(FlaskForm):
                        "mail from anyone else is refused."))
 
 
-class ConfirmForm(FlaskForm):
-    """Only a CSRF token, behind buttons that change state."""
+ConfirmForm = CsrfForm

@@ -12,6 +12,7 @@ from email.utils import parseaddr
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import insert, or_, select
 
 from board.audit import record
@@ -34,6 +35,7 @@ DEFAULT_LISTS = [
      "un incident."),
 ]
 UNSUBSCRIBE_MARK = "__UNSUBSCRIBE_URL__"
+RESEND_DELAY = timedelta(minutes=10)
 
 
 class ListError(ValueError):
@@ -99,6 +101,9 @@ def subscribe(email: str, lists: list[MailingList], locale: str | None, user=Non
             db.session.add(subscription)
         elif subscription.status == "active":
             continue
+        elif (subscription.status == "pending" and subscription.confirm_sent_at
+              and now() - subscription.confirm_sent_at < RESEND_DELAY):
+            continue  # a confirmation went out moments ago: no mail bombing through us
         subscription.status = "pending"
         subscription.locale = locale
         if user is not None and user.email == email:
@@ -201,7 +206,10 @@ def compose(mailing_list: MailingList, author, subject: str, body: str) -> ListM
 
 def hold_mail(mailing_list: MailingList, sender: str, subject: str, body: str) -> ListMessage:
     """A message received by mail from an allowed sender: held for approval."""
-    message = ListMessage(list=mailing_list, subject=subject.strip()[:200] or "(sans objet)",
+    if not subject.strip():
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            subject = _("(no subject)")
+    message = ListMessage(list=mailing_list, subject=subject.strip()[:200],
                           body_source=body, body_html=render(body), origin="mail",
                           author_name=sender, author_email=sender)
     db.session.add(message)

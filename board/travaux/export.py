@@ -89,7 +89,9 @@ def _public_xml(xml: str) -> str:
 
 def _page(path: str, view, depth: int, **kwargs) -> str:
     """Render a live page as a guest, in export mode."""
-    with current_app.test_request_context(path, base_url=current_app.config["BASE_URL"]):
+    with current_app.app_context(), \
+            current_app.test_request_context(path, base_url=current_app.config["BASE_URL"]):
+        # A fresh app context: `g` (the banner's operations) must not outlive this page.
         g.static_export = {"generated_at": now(),
                            "public_url": current_app.config["TRAVAUX_PUBLIC_URL"]}
         body = view(**kwargs)

@@ -10,13 +10,13 @@ from wtforms import (
     DateTimeLocalField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
+
+from board.formfields import CheckboxesField
 
 PARIS = ZoneInfo("Europe/Paris")
 MESSAGE_MAX = 20_000
@@ -25,15 +25,6 @@ MESSAGE_MAX = 20_000
 def to_utc(local):
     """A naive datetime typed in Paris time, as an aware UTC datetime."""
     return local.replace(tzinfo=PARIS).astimezone(UTC) if local else None
-
-
-def to_paris(moment):
-    return moment.astimezone(PARIS).replace(tzinfo=None) if moment else None
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def _message():
@@ -100,6 +91,7 @@ class ServiceForm(FlaskForm):
     position = IntegerField(_l("Position"), validators=[NumberRange(min=0, max=1000)],
                             default=0)
     legacy_id = IntegerField(
-        _l("Project number on the old Travaux"), validators=[Optional(), NumberRange(min=1)],
+        _l("Project number on the old Travaux"),
+        validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
         description=_l("Old feed addresses (feed.php?project=<number>) lead to this "
                        "service's feed."))

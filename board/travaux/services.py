@@ -8,6 +8,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -97,7 +98,7 @@ def overview(with_services: bool = True) -> Overview:
     ongoing, upcoming = [], []
     for incident in open_operations():
         status = current_status(incident, at)
-        if status in ("scheduled",):
+        if status == "scheduled":
             upcoming.append(incident)
         elif status not in CLOSED:
             ongoing.append(incident)
@@ -219,7 +220,8 @@ def _close_or_reopen(incident: Incident) -> None:
 
 
 def _relay(incident: Incident, update: IncidentUpdate) -> None:
-    author = update.author
+    # Updates the worker writes (a maintenance following its window) speak for its author.
+    author = update.author or incident.author
     for thread in linked_threads(incident):
         forum.add_post(thread, author or thread.author, relay_text(update), official=True)
 
@@ -251,6 +253,8 @@ def relay_text(update: IncidentUpdate, opening: bool = False) -> str:
 def _notify_list(incident: Incident, update: IncidentUpdate, author) -> None:
     """Send the update to the Travaux list: staff posting, approved by the admin's action."""
     thread = incident.source_thread
+    if thread is not None and not forum.can_see_thread(AnonymousUserMixin(), thread):
+        thread = None  # a staff-only or hidden report stays out of a public mail
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         subject = f"{kind_label(incident.kind).capitalize()} : {incident.title} " \
                   f"({status_label(update.status).lower()})"

@@ -174,7 +174,8 @@ def _attach_error(form, code: str) -> None:
 def _thread_number(text: str) -> int | None:
     """The thread a pasted address or number points at (a port in the address is no thread)."""
     match = re.search(r"/threads/(\d+)", text) or re.fullmatch(r"\s*#?(\d+)\s*", text)
-    return int(match.group(1)) if match else None
+    number = int(match.group(1)) if match else None
+    return number if number and number < 2**31 else None
 
 
 @bp.post("/travaux/incidents/<int:incident_id>/link")

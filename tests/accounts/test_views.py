@@ -33,7 +33,7 @@ def register(client, email="nadia@example.org", name="Nadia K.", password=PASSWO
     return client.form("/register", {"email": email, "name": name, "password": password})
 
 
-def test_register_queues_confirmation_and_confirm_logs_in(client):
+def test_register_queues_confirmation_and_confirm_does_not_log_in(client):
     page = register(client).get_data(as_text=True)
     assert "nadia@example.org" in page
     user = db.session.scalar(select(User).where(User.email == "nadia@example.org"))
@@ -47,10 +47,30 @@ def test_register_queues_confirmation_and_confirm_logs_in(client):
     db.session.refresh(user)
     assert user.confirmed_at is None
     response = client.form(path)
-    assert response.status_code == 302
+    # The link proves the mailbox, not the password: it leads to the login page.
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
     db.session.refresh(user)
     assert user.confirmed_at is not None
+    assert "Nadia K." not in client.get("/").get_data(as_text=True)
+    # Single use.
+    again = client.form(path, follow_redirects=True).get_data(as_text=True)
+    assert "pas valide" in again
+    assert client.login("nadia@example.org").status_code == 302
     assert "Nadia K." in client.get("/").get_data(as_text=True)
+
+
+def test_confirmation_link_dies_with_a_password_change(client):
+    register(client)
+    path = link_in(mails_to("nadia@example.org")[0])
+    user = db.session.scalar(select(User))
+    from board.accounts import services
+
+    services.set_password(user, "another long passphrase")  # as a reset would
+    user.confirmed_at = None
+    db.session.commit()
+    response = client.form(path, follow_redirects=True)
+    assert "pas valide" in response.get_data(as_text=True)
+    assert db.session.get(User, user.id).confirmed_at is None
 
 
 def test_register_lowercases_email_and_refuses_taken_name(client):
