@@ -11,6 +11,7 @@ from datetime import timedelta
 from blinker import Namespace
 from flask import current_app, url_for
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from board.accounts.services import make_token
 from board.audit import record
@@ -216,8 +217,12 @@ def mark_affected(thread: Thread, user) -> None:
     if db.session.get(Affected, (thread.id, user.id)) is None:
         db.session.add(Affected(thread_id=thread.id, user_id=user.id, created_at=now()))
         watch(thread, user)
-    _count_affected(thread)
-    db.session.commit()
+    try:
+        _count_affected(thread)
+        db.session.commit()
+    except IntegrityError:
+        # The same member's double click, in two requests at once: counted once already.
+        db.session.rollback()
 
 
 def unmark_affected(thread: Thread, user) -> None:

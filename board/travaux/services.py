@@ -273,6 +273,8 @@ def escape_md(text: str) -> str:
 
 def promote(thread: Thread, author, **fields) -> Incident:
     """Turn a community report into an official incident whose source it is."""
+    # Locked while we decide: two admins promoting at once make one incident, not two.
+    db.session.refresh(thread, with_for_update=True)
     if thread.incident_id is not None:
         raise TravauxError("already-linked")
     return open_incident(author, source_thread=thread, **fields)
