@@ -148,10 +148,12 @@ def add_post(thread: Thread, author, body: str, official: bool = False) -> Post:
 def _wake_watchers(thread: Thread, author) -> None:
     """Queue one digest per watcher who has none waiting: later replies join it."""
     delay = timedelta(seconds=current_app.config["WATCH_DIGEST_SECONDS"])
-    waiting = db.session.scalars(select(Watch).where(
-        Watch.thread_id == thread.id, Watch.user_id != author.id,
-        Watch.pending_since.is_(None))).all()
-    for row in waiting:
+    # Every watch row of the thread is locked and read afresh: a digest being built right
+    # now has cleared its pending mark by the time we look, so this reply is never lost.
+    watchers = db.session.scalars(
+        select(Watch).where(Watch.thread_id == thread.id, Watch.user_id != author.id)
+        .with_for_update().execution_options(populate_existing=True)).all()
+    for row in (w for w in watchers if w.pending_since is None):
         row.pending_since = now()
         message = queue("watch_digest", {"thread_id": thread.id, "user_id": row.user_id})
         message.due_at = now() + delay

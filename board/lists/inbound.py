@@ -8,6 +8,7 @@ oversized or malformed mail is refused without bringing the listener down.
 import email
 import email.policy
 import logging
+from email import errors
 from email.utils import parseaddr
 
 from aiosmtpd.controller import Controller
@@ -46,9 +47,12 @@ class ListHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
         try:
-            message = email.message_from_bytes(envelope.original_content or envelope.content,
-                                               policy=email.policy.default)
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+            if not message.keys() or any(isinstance(d, errors.MissingHeaderBodySeparatorDefect)
+                                         for d in message.defects):
+                return "554 5.6.0 Not a mail message"
             subject = str(message.get("Subject", "") or "")
             part = message.get_body(preferencelist=("plain",))
             if part is None:
@@ -59,17 +63,22 @@ class ListHandler:
             return "554 5.6.0 Malformed message"
         if not body.strip():
             return "554 5.6.0 Empty message"
+        if "\x00" in body or "\x00" in subject:
+            return "554 5.6.0 NUL characters are not accepted"
         sender = parseaddr(envelope.mail_from or "")[1]
-        with self.app.app_context():
-            for address in envelope.rcpt_tos:
-                services.hold_mail(services.get_list(self._list_for(address)), sender,
-                                   subject, body)
+        try:
+            with self.app.app_context():
+                for address in envelope.rcpt_tos:
+                    services.hold_mail(services.get_list(self._list_for(address)), sender,
+                                       subject, body)
+        except Exception:  # noqa: BLE001 - the sender must get a clean SMTP answer
+            log.exception("could not hold mail from %s", sender)
+            return "451 4.3.0 Temporary failure, please try again later"
         log.info("held mail from %s to %s", sender, ", ".join(envelope.rcpt_tos))
         return "250 Message held for approval"
 
 
 def make_controller(app, host: str, port: int) -> Controller:
     """The listener; mail over MAX_SIZE is refused with 552 by aiosmtpd itself."""
-    return Controller(ListHandler(app), hostname=host, port=port,
-                      server_kwargs={"data_size_limit": MAX_SIZE, "decode_data": False},
-                      ready_timeout=10)
+    return Controller(ListHandler(app), hostname=host, port=port, data_size_limit=MAX_SIZE,
+                      decode_data=False, ready_timeout=10)

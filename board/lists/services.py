@@ -6,14 +6,15 @@ for it, a list message as one outbox job that the worker fans out into one mail 
 """
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, text, update
 
 from board.audit import record
 from board.clock import now
@@ -217,17 +218,38 @@ def hold_mail(mailing_list: MailingList, sender: str, subject: str, body: str) -
     return message
 
 
+_PLAIN_ADDRESS = re.compile(r"[^@\s\"(),:;<>\[\]\\]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def plain_address(line: str) -> str | None:
+    """The one address on `line` ("Name <a@b.org>" or "a@b.org"), lower-cased, or None."""
+    found = getaddresses([line])
+    if len(found) != 1 or not _PLAIN_ADDRESS.fullmatch(found[0][1]):
+        return None
+    return _normalize(found[0][1])
+
+
 def is_allowed_sender(mailing_list: MailingList, email: str) -> bool:
     return db.session.scalar(select(AllowedSender.id).where(
         AllowedSender.list_id == mailing_list.id,
         AllowedSender.email == _normalize(email))) is not None
 
 
+def _decide(message: ListMessage, admin, status: str) -> None:
+    """Move a held message to `status`: one conditional UPDATE, so that of two admins
+    deciding at the same moment, exactly one wins and the other is told it is decided."""
+    decided = db.session.execute(
+        update(ListMessage).where(ListMessage.id == message.id, ListMessage.status == "held")
+        .values(status=status, decided_at=now(), decided_by_id=admin.id))
+    if decided.rowcount != 1:
+        db.session.rollback()
+        raise ListError("decided")
+    db.session.refresh(message)
+
+
 def approve(message: ListMessage, admin) -> None:
     """Approve a held message: it fans out through the outbox, and its author is told."""
-    if message.status != "held":
-        raise ListError("decided")
-    message.status, message.decided_at, message.decided_by_id = "approved", now(), admin.id
+    _decide(message, admin, "approved")
     queue("list_fanout", {"message_id": message.id})
     _tell_author(message, admin)
     record(admin, "list.approve", "list_message", message.id, list=message.list.slug)
@@ -235,9 +257,7 @@ def approve(message: ListMessage, admin) -> None:
 
 
 def reject(message: ListMessage, admin, reason: str) -> None:
-    if message.status != "held":
-        raise ListError("decided")
-    message.status, message.decided_at, message.decided_by_id = "rejected", now(), admin.id
+    _decide(message, admin, "rejected")
     message.reason = reason.strip()
     _tell_author(message, admin)
     record(admin, "list.reject", "list_message", message.id, list=message.list.slug)
@@ -269,7 +289,8 @@ def post_notice(slug: str, author, subject: str, body: str) -> ListMessage | Non
 @handler("list_fanout")
 def fan_out(payload: dict) -> None:
     """One mail per active subscriber, each with its own unsubscribe link, in one go."""
-    message = db.session.get(ListMessage, payload["message_id"])
+    # Locked: two workers must never fan the same message out twice.
+    message = db.session.get(ListMessage, payload["message_id"], with_for_update=True)
     if message is None or message.status != "approved":
         return
     mailing_list = message.list
@@ -283,13 +304,13 @@ def fan_out(payload: dict) -> None:
             current_app.config["BABEL_DEFAULT_LOCALE"]
         if locale not in rendered:
             rendered[locale] = _render_list_mail(message, locale)
-        subject, text, html = rendered[locale]
+        subject, text_part, html_part = rendered[locale]
         unsubscribe = absolute(url_for("lists.unsubscribe", token=token))
         rows.append({"kind": "mail", "created_at": moment, "due_at": moment, "attempts": 0,
                      "payload": {
                          "to": email, "subject": subject, "message_id": new_message_id(mail_from),
-                         "text": text.replace(UNSUBSCRIBE_MARK, unsubscribe),
-                         "html": html.replace(UNSUBSCRIBE_MARK, unsubscribe),
+                         "text": text_part.replace(UNSUBSCRIBE_MARK, unsubscribe),
+                         "html": html_part.replace(UNSUBSCRIBE_MARK, unsubscribe),
                          "headers": {
                              "List-Id": list_id(mailing_list),
                              "List-Unsubscribe": f"<{unsubscribe}>",
@@ -301,6 +322,9 @@ def fan_out(payload: dict) -> None:
                          }}})
     if rows:
         db.session.execute(insert(OutboxMessage), rows)
+        if len(rows) > 500 and db.engine.dialect.name == "postgresql":
+            # Fresh statistics after a bulk load, so workers pick rows by index, not by sort.
+            db.session.execute(text("ANALYZE outbox"))
     message.status, message.sent_at, message.recipients = "sent", now(), len(rows)
 
 

@@ -1,7 +1,5 @@
 """Pages of the mailing lists: subscribe, confirm, unsubscribe, archive, moderation."""
 
-from email.utils import parseaddr
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -203,13 +201,14 @@ def settings(slug: str):
         form.description.data = mailing_list.description
         form.senders.data = "\n".join(s.email for s in mailing_list.senders)
     if form.validate_on_submit():
-        lines = [line.strip() for line in (form.senders.data or "").splitlines()]
-        bad = [line for line in lines if line and "@" not in parseaddr(line)[1]]
-        if bad:
-            form.senders.errors.append(_("Not an email address: %(address)s", address=bad[0]))
+        lines = [line.strip() for line in (form.senders.data or "").splitlines() if line.strip()]
+        addresses = [services.plain_address(line) for line in lines]
+        if None in addresses:
+            bad = lines[addresses.index(None)]
+            form.senders.errors.append(_("Not an email address: %(address)s", address=bad))
         else:
             services.update_settings(mailing_list, current_user, form.description.data,
-                                     [parseaddr(line)[1] for line in lines if line])
+                                     addresses)
             flash(_("The list is saved."), "success")
             return redirect(url_for("lists.index"))
     return render_template("lists/settings.html", mailing_list=mailing_list, form=form,

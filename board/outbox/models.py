@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from board.clock import now
@@ -12,7 +12,11 @@ from board.types import UTCDateTime
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "due_at"),)
+    # Only the rows still to deliver, in the order workers take them: picking the next one
+    # stays an index lookup however long the queue (5,000 mails of a list, say).
+    __table_args__ = (Index("ix_outbox_due", "due_at", "id",
+                            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+                            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="mail")
