@@ -7,11 +7,13 @@ no CSRF token; nothing else in this blueprint writes.
 from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, request, url_for
+from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
 from board.accounts.services import user_for_token
 from board.extensions import db
-from board.forum.models import Board, Thread
+from board.forum.models import Thread
+from board.forum.services import visible_threads
 from board.travaux import services
 from board.travaux.models import CLOSED, Incident, Service
 from board.travaux.services import TravauxError
@@ -68,9 +70,9 @@ def public_thread_urls(incident_ids: list[int]) -> dict[int, list[str]]:
     urls: dict[int, list[str]] = {i: [] for i in incident_ids}
     if not incident_ids:
         return urls
-    stmt = (select(Thread.incident_id, Thread.id, Thread.slug).join(Thread.board)
-            .where(Thread.incident_id.in_(incident_ids), Thread.hidden_at.is_(None),
-                   Board.visibility == "public").order_by(Thread.id))
+    stmt = visible_threads(
+        select(Thread.incident_id, Thread.id, Thread.slug)
+        .where(Thread.incident_id.in_(incident_ids)), AnonymousUserMixin()).order_by(Thread.id)
     for incident_id, thread_id, slug in db.session.execute(stmt):
         urls[incident_id].append(absolute(url_for("forum.thread", thread_id=thread_id,
                                                   slug=slug)))
