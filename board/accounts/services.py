@@ -13,7 +13,7 @@ from board.accounts.models import ApiToken, User
 from board.audit import record
 from board.clock import now
 from board.extensions import db
-from board.lists.services import follow_email_change
+from board.lists.services import all_lists, follow_email_change, subscribe
 from board.outbox.services import queue_mail
 from board.urls import absolute
 
@@ -54,9 +54,19 @@ def create_user(email: str, name: str, password: str, role: str = "member",
     return user
 
 
-def register(email: str, name: str, password: str, locale: str | None) -> User | None:
-    """Open an account and queue its confirmation mail. When the email is already registered,
-    the owner is told by mail instead, and None is returned: the page says the same either way."""
+def register(email: str, name: str, password: str, locale: str | None,
+             lists: list[str] = ()) -> User | None:
+    """Open an account and queue its confirmation mail, and those of the mailing lists ticked.
+    When the email is already registered, the owner is told by mail instead, and None is
+    returned: the page says the same either way."""
+    user = _open_account(email, name, password, locale)
+    chosen = [m for m in all_lists() if m.slug in lists]
+    if chosen:
+        subscribe(email, chosen, locale, user=user)
+    return user
+
+
+def _open_account(email: str, name: str, password: str, locale: str | None) -> User | None:
     existing = find_by_email(email)
     if existing is not None:
         hash_password(password)  # the same cost as a new account: timing reveals nothing
@@ -224,6 +234,12 @@ def set_role(user: User, role: str, actor: User) -> None:
         record(actor, "user.role", "user", user.id, before=user.role, after=role)
         user.role = role
     db.session.commit()
+
+
+def update_user(user: User, role: str, disabled: bool, actor: User) -> None:
+    """An admin's change to a member: role and access, in one go."""
+    set_role(user, role, actor)
+    set_disabled(user, disabled, actor)
 
 
 def set_disabled(user: User, disabled: bool, actor: User) -> None:

@@ -45,11 +45,8 @@ def register():
         if services.name_taken(form.name.data):
             form.name.errors.append(_("This display name is already taken."))
         else:
-            user = services.register(form.email.data, form.name.data, form.password.data,
-                                     locale=select_locale())
-            chosen = [m for m in lists.all_lists() if m.slug in (form.lists.data or [])]
-            if chosen:
-                lists.subscribe(form.email.data, chosen, select_locale(), user=user)
+            services.register(form.email.data, form.name.data, form.password.data,
+                              locale=select_locale(), lists=form.lists.data or [])
             return render_template("accounts/check_mail.html", email=form.email.data)
     return render_template("accounts/register.html", form=form)
 
@@ -157,11 +154,11 @@ def _account_page(profile=None, email=None, password=None, status=200):
     profile = profile or forms.ProfileForm(obj=current_user, formdata=None)
     if profile.locale.data is None:
         profile.locale.data = ""
-    subscribed = {m.slug for m in lists.all_lists()
-                  if (s := lists.member_subscriptions(current_user).get(m.id))
-                  and s.status == "active"}
-    lists_form = forms.ListsForm(formdata=None, lists=sorted(subscribed))
-    lists_form.lists.choices = [(m.slug, m.name) for m in lists.all_lists()]
+    all_lists, mine = lists.all_lists(), lists.member_subscriptions(current_user)
+    subscribed = sorted(m.slug for m in all_lists
+                        if m.id in mine and mine[m.id].status == "active")
+    lists_form = forms.ListsForm(formdata=None, lists=subscribed)
+    lists_form.lists.choices = [(m.slug, m.name) for m in all_lists]
     return render_template(
         "accounts/account.html",
         profile=profile,
@@ -280,8 +277,7 @@ def admin_user(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.set_role(user, form.role.data, current_user)
-        services.set_disabled(user, form.disabled.data, current_user)
+        services.update_user(user, form.role.data, form.disabled.data, current_user)
     except AccountError:
         flash(_("You cannot change your own role or disable your own account."), "error")
     else:
