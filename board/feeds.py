@@ -12,9 +12,12 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 from feedgen.feed import FeedGenerator
-from flask import current_app, request
+from flask import abort, current_app, request
+from flask_login import AnonymousUserMixin
 
 MAX_ITEMS = 50
+# Feeds are built as a guest sees the site, whoever asks: readers carry no session.
+GUEST = AnonymousUserMixin()
 TYPES = {"rss": "application/rss+xml; charset=utf-8",
          "atom": "application/atom+xml; charset=utf-8"}
 _RELATIVE = re.compile(r'(\s(?:href|src))="(/[^/"][^"]*|/)"')
@@ -48,6 +51,18 @@ class Item:
     html: str                    # sanitized HTML, absolute URLs
     author: str
     categories: list[tuple[str, str]] = field(default_factory=list)  # (term, label)
+
+
+def language() -> str:
+    """Feeds speak the site's default language: one URL, one document, cacheable."""
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def stamp_or_404(row) -> Stamp:
+    """The stamp of a feed's one-query row; abort(404) when the feed's subject is not there."""
+    if row is None:
+        abort(404)
+    return Stamp(*row)
 
 
 def tag_uri(key: str) -> str:

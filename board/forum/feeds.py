@@ -7,24 +7,20 @@ guest sees the site through the same visibility helpers as the pages.
 from flask import abort, current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import AnonymousUserMixin
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from board import feeds
 from board.extensions import db
+from board.feeds import GUEST
 from board.forum.models import Board, Post, Thread
 from board.forum.services import visible_boards, visible_posts, visible_threads
 from board.forum.views import bp
 from board.urls import absolute
 
-GUEST = AnonymousUserMixin()
 FORMATS = "<any(rss,atom):fmt>"
 
-
-def _language() -> str:
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def thread_url(thread: Thread, **kwargs) -> str:
@@ -90,11 +86,11 @@ def site_feed(fmt: str):
         GUEST)).one())
     if (cached := feeds.not_modified(stamp, fmt)) is not None:
         return cached
-    with force_locale(_language()):
+    with force_locale(feeds.language()):
         return feeds.respond(
             fmt, stamp, title=_("Community: latest threads"),
             subtitle=_("New threads in every public board of the community forums."),
-            page_url=absolute(url_for("forum.index")), language=_language(),
+            page_url=absolute(url_for("forum.index")), language=feeds.language(),
             items=_thread_items(_threads(_threads_stmt())))
 
 
@@ -109,33 +105,30 @@ def board_feed(slug: str, fmt: str):
     stamp = feeds.Stamp(changed_at, count)
     if (cached := feeds.not_modified(stamp, fmt)) is not None:
         return cached
-    with force_locale(_language()):
+    with force_locale(feeds.language()):
         return feeds.respond(
             fmt, stamp, title=_("Community: %(board)s", board=name),
             subtitle=_("Latest threads of the board %(board)s.", board=name),
-            page_url=absolute(url_for("forum.board", slug=slug)), language=_language(),
+            page_url=absolute(url_for("forum.board", slug=slug)), language=feeds.language(),
             items=_thread_items(_threads(_threads_stmt(board_id))))
 
 
 @bp.get(f"/threads/<int:thread_id>/feed.{FORMATS}")
 def thread_feed(thread_id: int, fmt: str):
-    thread = db.session.execute(visible_threads(
+    stamp = feeds.stamp_or_404(db.session.execute(visible_threads(
         select(Thread.changed_at, Thread.post_count).where(Thread.id == thread_id),
-        GUEST)).first()
-    if thread is None:
-        abort(404)
-    stamp = feeds.Stamp(*thread)
+        GUEST)).first())
     if (cached := feeds.not_modified(stamp, fmt)) is not None:
         return cached
     thread = db.session.get(Thread, thread_id)
     posts = db.session.scalars(visible_posts(
         select(Post).where(Post.thread_id == thread.id).options(joinedload(Post.author))
         .order_by(Post.created_at.desc(), Post.id.desc()).limit(feeds.MAX_ITEMS), GUEST)).all()
-    with force_locale(_language()):
+    with force_locale(feeds.language()):
         return feeds.respond(
             fmt, stamp, title=_("Community: %(title)s", title=thread.title),
             subtitle=_("Messages of the thread “%(title)s”.", title=thread.title),
-            page_url=thread_url(thread), language=_language(),
+            page_url=thread_url(thread), language=feeds.language(),
             items=_post_items(thread, posts))
 
 

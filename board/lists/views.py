@@ -118,7 +118,7 @@ def archive_feed(slug: str, fmt: str):
         return cached
     messages = db.session.scalars(select(ListMessage).where(*sent).order_by(
         ListMessage.sent_at.desc(), ListMessage.id.desc()).limit(feeds.MAX_ITEMS)).all()
-    language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    language = feeds.language()
     with force_locale(language):
         items = [feeds.Item(
             key=f"list-message-{m.id}", title=m.subject,

@@ -7,13 +7,13 @@ text, never in the dates, which are when things were published.
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
-from flask_login import AnonymousUserMixin
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from board import feeds
 from board.extensions import db
+from board.feeds import GUEST
 from board.forum.models import Board
 from board.forum.services import visible_boards
 from board.travaux import services
@@ -23,11 +23,7 @@ from board.travaux.views import bp
 from board.urls import absolute
 
 FORMATS = "<any(rss,atom):fmt>"
-GUEST = AnonymousUserMixin()
 
-
-def _language() -> str:
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def incident_url(incident: Incident, **kwargs) -> str:
@@ -91,13 +87,13 @@ def feed(fmt: str):
         items_stmt = items_stmt.where(Incident.services.any(Service.id == service[0]))
     incidents = db.session.scalars(items_stmt).unique().all()
     threads = public_thread_urls([i.id for i in incidents])
-    with force_locale(_language()):
+    with force_locale(feeds.language()):
         name = service[1] if service else None
         return feeds.respond(
             fmt, stamp,
             title=_("Travaux: %(service)s", service=name) if name else _("Travaux"),
             subtitle=_("Incidents and maintenance of our services."),
-            page_url=absolute(url_for("travaux.status")), language=_language(),
+            page_url=absolute(url_for("travaux.status")), language=feeds.language(),
             items=[_incident_item(i, threads[i.id]) for i in incidents])
 
 
@@ -123,13 +119,10 @@ def _categories(incident: Incident, status: str | None = None) -> list[tuple[str
 
 @bp.get(f"/travaux/incidents/<int:incident_id>/feed.{FORMATS}")
 def incident_feed(incident_id: int, fmt: str):
-    row = db.session.execute(
+    stamp = feeds.stamp_or_404(db.session.execute(
         select(Incident.updated_at, func.count(IncidentUpdate.id))
         .outerjoin(IncidentUpdate, IncidentUpdate.incident_id == Incident.id)
-        .where(Incident.id == incident_id).group_by(Incident.id)).first()
-    if row is None:
-        abort(404)
-    stamp = feeds.Stamp(*row)
+        .where(Incident.id == incident_id).group_by(Incident.id)).first())
     if (cached := feeds.not_modified(stamp, fmt)) is not None:
         return cached
     incident = db.session.get(Incident, incident_id)
@@ -139,7 +132,7 @@ def incident_feed(incident_id: int, fmt: str):
         .order_by(IncidentUpdate.created_at.desc(), IncidentUpdate.id.desc())
         .limit(feeds.MAX_ITEMS)).all()
     threads = public_thread_urls([incident.id])[incident.id]
-    with force_locale(_language()):
+    with force_locale(feeds.language()):
         facts = _facts(incident, threads)
         items = [feeds.Item(
             key=f"update-{u.id}", title=state_title(incident, u.status),
@@ -152,7 +145,7 @@ def incident_feed(incident_id: int, fmt: str):
             fmt, stamp, title=_("Travaux: %(title)s", title=incident.title),
             subtitle=_("Updates of this maintenance.") if incident.is_maintenance
             else _("Updates of this incident."),
-            page_url=incident_url(incident), language=_language(), items=items)
+            page_url=incident_url(incident), language=feeds.language(), items=items)
 
 
 @bp.get("/feed.php")
