@@ -213,3 +213,22 @@ def test_new_thread_form_shows_ongoing_incidents_first(client, login_as):
     page = client.get(f"/boards/{report.board.slug}/new").get_data(as_text=True)
     assert 'class="ongoing-notice"' in page
     assert page.index("Erreurs 503 sur web7") < page.index('name="title"')
+
+
+def test_the_incident_box_refreshes_from_its_own_address(client, login_as):
+    service = add_service()
+    report = make_thread()
+    login_as("admin")
+    promote(client, report, service)
+    incident = db.session.scalar(select(Incident))
+    page = client.get(f"/threads/{report.id}", follow_redirects=True).get_data(as_text=True)
+    box_url = f"/travaux/incidents/{incident.id}/box"
+    assert f'data-refresh="{box_url}"' in page  # what board.js polls
+    client.form(f"/travaux/incidents/{incident.id}/updates",
+                {"status": "monitoring", "message": "Ça se stabilise."})
+    client.logout()
+    box = client.get(box_url)
+    assert box.status_code == 200 and "public" in box.headers["Cache-Control"]
+    html = box.get_data(as_text=True)
+    assert "Sous surveillance" in html and "Ça se stabilise." in html
+    assert "<html" not in html  # a fragment, not a page
