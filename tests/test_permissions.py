@@ -91,4 +91,7 @@ def test_member_may_edit_and_hide_own_post(client):
     assert client.get(f"/posts/{reply.id}/edit").status_code == 200
     assert client.form(f"/posts/{reply.id}/hide").status_code == 302
     assert client.form(f"/posts/{reply.id}/unhide").status_code == 403
-    assert thread.id
+    # Hidden by its author, and it stays hidden: the member could not undo a moderation.
+    assert db.session.get(Post, reply.id).hidden_at is not None
+    db.session.refresh(thread)
+    assert thread.post_count == 1
