@@ -68,15 +68,13 @@ def can_see_thread(viewer, thread: Thread) -> bool:
 def refresh_thread(thread: Thread) -> None:
     """Recount a thread's visible posts and latest activity from the posts themselves."""
     db.session.flush()
-    count, last_id = db.session.execute(
-        select(func.count(Post.id), func.max(Post.id))
+    count, last_id, last_at = db.session.execute(
+        select(func.count(Post.id), func.max(Post.id), func.max(Post.created_at))
         .where(Post.thread_id == thread.id, Post.hidden_at.is_(None))
     ).one()
-    thread.post_count = count
-    thread.last_post_id = last_id
+    thread.post_count, thread.last_post_id = count, last_id
+    thread.last_activity_at = last_at or thread.created_at
     thread.changed_at = now()
-    last = db.session.get(Post, last_id) if last_id else None
-    thread.last_activity_at = last.created_at if last else thread.created_at
 
 
 def refresh_board(board: Board) -> None:
@@ -296,8 +294,6 @@ def pin(thread: Thread, actor, pinned: bool = True) -> None:
     thread.pinned = pinned
     record(actor, "thread.pin" if pinned else "thread.unpin", "thread", thread.id)
     db.session.commit()
-
-
 
 
 def hide_thread(thread: Thread, actor, hidden: bool = True) -> None:
