@@ -6,17 +6,8 @@ import time
 import click
 
 from board.extensions import db
-from board.outbox.services import deliver_due
+from board.outbox.services import TASKS, deliver_due
 from board.urls import site_context
-
-# Periodic work other domains hand to the worker (Travaux moves maintenance along its window).
-TASKS = []
-
-
-def task(func):
-    """Run `func()` at every round of the worker, before delivering the outbox."""
-    TASKS.append(func)
-    return func
 
 
 @click.command("worker")

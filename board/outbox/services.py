@@ -59,6 +59,14 @@ def _claim_one():
 
 
 HANDLERS = {}
+# Periodic work other domains hand to the worker (Travaux moves maintenance along its window).
+TASKS = []
+
+
+def task(func):
+    """Run `func()` at every round of the worker, before delivering the outbox."""
+    TASKS.append(func)
+    return func
 
 
 def handler(kind: str):

@@ -19,7 +19,7 @@ from board.forum import services as forum
 from board.forum.models import Board, Thread
 from board.lists import services as lists
 from board.markup import render
-from board.outbox.cli import task
+from board.outbox.services import task
 from board.travaux.export import queue_publish
 from board.travaux.models import (
     CLOSED,

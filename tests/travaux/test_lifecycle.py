@@ -147,3 +147,14 @@ def test_incident_opened_on_travaux_gets_a_discussion_thread(app, admin):
     first = db.session.scalar(select(Post).where(Post.thread_id == thread.id))
     assert first.official and "Nous regardons." in first.body_html
     assert f"/travaux/incidents/{incident.id}" in first.body_html
+
+
+def test_the_worker_moves_maintenance_along_its_window(app, admin, runner):
+    start = now() + timedelta(minutes=30)
+    maintenance = open_incident(admin, kind="maintenance", title="Migration des boîtes",
+                                window=(start, start + timedelta(hours=1)))
+    with travel(timedelta(minutes=45)):
+        result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    db.session.refresh(maintenance)
+    assert maintenance.status == "in_progress" and not maintenance.status_manual
