@@ -188,8 +188,7 @@ def post_update(incident: Incident, author, status: str, message: str,
         incident.status_manual = status != window_status(incident)
     update = _add_update(incident, author, status, message, now())
     incident.status = status
-    _close_or_reopen(incident)
-    _relay(incident, update)
+    _relay(incident, update, _close_or_reopen(incident))
     if notify:
         _notify_list(incident, update, author)
     record(author, "incident.update", "incident", incident.id, status=status)
@@ -208,21 +207,24 @@ def _add_update(incident, author, status, message, moment) -> IncidentUpdate:
     return update
 
 
-def _close_or_reopen(incident: Incident) -> None:
-    """Closing an incident marks its threads resolved (not locked); reopening undoes it."""
+def _close_or_reopen(incident: Incident) -> list[Thread]:
+    """Closing an incident marks its threads resolved (not locked); reopening undoes it.
+    Returns the linked threads, for the relay that follows."""
     if incident.status in CLOSED and incident.resolved_at is None:
         incident.resolved_at = incident.updated_at
     elif incident.status not in CLOSED:
         incident.resolved_at = None
-    for thread in linked_threads(incident):
+    threads = linked_threads(incident)
+    for thread in threads:
         thread.resolved_at = incident.resolved_at
         thread.changed_at = thread.board.changed_at = incident.updated_at
+    return threads
 
 
-def _relay(incident: Incident, update: IncidentUpdate) -> None:
+def _relay(incident: Incident, update: IncidentUpdate, threads: list[Thread]) -> None:
     # Updates the worker writes (a maintenance following its window) speak for its author.
     author = update.author or incident.author
-    for thread in linked_threads(incident):
+    for thread in threads:
         forum.add_post(thread, author or thread.author, relay_text(update), official=True)
 
 
@@ -333,8 +335,7 @@ def follow_windows() -> int:
                        else _("The maintenance is over."))
         update = _add_update(incident, None, status, message, now())
         incident.status = status
-        _close_or_reopen(incident)
-        _relay(incident, update)
+        _relay(incident, update, _close_or_reopen(incident))
         moved += 1
     if moved:
         queue_publish()
