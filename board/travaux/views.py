@@ -105,7 +105,8 @@ def post_update(incident_id: int):
     return render_template("travaux/update_form.html", incident=incident, form=form), 422
 
 
-def _service_choices(form) -> None:
+def _service_choices(form) -> dict[int, Service]:
+    """Fill the services checkboxes; the services by id, for reading the answer."""
     all_services = db.session.scalars(select(Service).order_by(Service.position)).all()
     form.services.choices = [(s.id, s.name) for s in all_services]
     return {s.id: s for s in all_services}
