@@ -239,6 +239,15 @@ def _count_affected(thread: Thread) -> None:
         select(func.count()).select_from(Affected).where(Affected.thread_id == thread.id))
 
 
+def page_of(post: Post, viewer, per_page: int) -> int:
+    """The page of its thread on which `viewer` finds `post` (posts they may see, in order)."""
+    before = visible_posts(
+        select(func.count(Post.id)).where(Post.thread_id == post.thread_id)
+        .where((Post.created_at < post.created_at)
+               | ((Post.created_at == post.created_at) & (Post.id < post.id))), viewer)
+    return db.session.scalar(before) // per_page + 1
+
+
 def first_post_id(thread: Thread) -> int | None:
     return db.session.scalar(select(func.min(Post.id)).where(Post.thread_id == thread.id))
 

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
@@ -143,13 +143,7 @@ def reply(thread_id: int):
 def post(post_id: int):
     """Permalink of a post: the thread page it sits on, scrolled to it."""
     post = get_post(post_id)
-    before = services.visible_posts(
-        select(func.count(Post.id)).where(Post.thread_id == post.thread_id)
-        .where((Post.created_at < post.created_at)
-               | ((Post.created_at == post.created_at) & (Post.id < post.id))),
-        current_user,
-    )
-    page = db.session.scalar(before) // current_app.config["POSTS_PER_PAGE"] + 1
+    page = services.page_of(post, current_user, current_app.config["POSTS_PER_PAGE"])
     thread = post.thread
     return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug,
                             page=page if page > 1 else None, _anchor=f"post-{post.id}"))
