@@ -99,7 +99,12 @@ class LogSender:
     """Without SMTP_URL, mail is written to the log so that nothing disappears silently."""
 
     def send(self, message: EmailMessage) -> None:
-        log.info("mail (no SMTP_URL set):\n%s", message.as_string())
+        # Readable as a person reads mail: headers decoded, the text part as text (the wire
+        # form is quoted-printable, where a confirmation link is hard to copy).
+        headers = "\n".join(f"{name}: {value}" for name, value in message.items())
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else "(no text part)"
+        log.info("mail (no SMTP_URL set):\n%s\n\n%s", headers, text)
 
     def close(self) -> None:
         pass

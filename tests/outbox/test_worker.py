@@ -334,6 +334,9 @@ def test_without_smtp_url_mail_is_logged_and_marked_sent(app, monkeypatch, caplo
     assert f"To: {user.email}" in logged
     assert "Message-ID: <" in logged
     assert CONFIRM_URL in logged
+    # As a person reads it: decoded subject and text, no quoted-printable, no HTML part.
+    assert "Subject: Confirmez votre adresse e-mail" in logged
+    assert "=3D" not in logged and "=C3" not in logged and "<html" not in logged
     assert reload(queued).state == "sent"
 
 
