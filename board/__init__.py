@@ -7,7 +7,20 @@ from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from board import config, errors, i18n, markup, security
+from board import (
+    accounts,
+    config,
+    demo,
+    errors,
+    forum,
+    i18n,
+    lists,
+    markup,
+    outbox,
+    security,
+    travaux,
+    visibility,
+)
 from board.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +35,8 @@ class BoundedInt(IntegerConverter):
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the application: settings, extensions, blueprints, commands and error pages."""
+    """Build the application: settings, extensions, then each domain, in the order they
+    build on one another (DESIGN.md, "Where things live")."""
     app = Flask(
         __name__,
         instance_path=os.environ.get("BOARD_INSTANCE_PATH") or str(ROOT / "instance"),
@@ -32,7 +46,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config.load(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    _extensions(app)
 
+    outbox.init_app(app)      # the outbox and `flask worker`
+    lists.init_app(app)       # mailing lists
+    accounts.init_app(app)    # users, sessions, tokens
+    forum.init_app(app)       # boards, threads, posts
+    travaux.init_app(app)     # status, incidents, the API, the static site
+    demo.init_app(app)        # `flask demo`
+
+    visibility.init_app(app)  # who sees what, for templates; the one GUEST
+    i18n.init_app(app)        # languages, dates, the language switch
+    security.init_app(app)    # response headers
+    errors.init_app(app)      # error pages
+    return app
+
+
+def _extensions(app: Flask) -> None:
+    """Proxies, URL converters, the database and the Flask extensions."""
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -43,47 +74,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login_manager.init_app(app)
-
-    from board.accounts import cli as accounts_cli
-    from board.accounts import views as accounts_views
-    from board.forum import feeds as forum_feeds  # noqa: F401 - registers its routes
-    from board.forum import views as forum_views
-    from board.lists import cli as lists_cli
-    from board.lists import views as lists_views
-    from board.outbox import cli as outbox_cli
-    from board.travaux import api as travaux_api
-    from board.travaux import cli as travaux_cli
-    from board.travaux import feeds as travaux_feeds  # noqa: F401 - registers its routes
-    from board.travaux import hooks as travaux_hooks
-    from board.travaux import views as travaux_views
-
-    app.register_blueprint(accounts_views.bp)
-    app.register_blueprint(forum_views.bp)
-    app.register_blueprint(travaux_views.bp)
-    app.register_blueprint(travaux_api.bp)
-    app.register_blueprint(lists_views.bp)
-    app.register_blueprint(i18n.bp)
-    csrf.exempt(travaux_api.bp)
-    accounts_cli.register(app)
-    outbox_cli.register(app)
-    travaux_cli.register(app)
-    lists_cli.register(app)
-    travaux_hooks.init_app(app)
-
-    from board import demo
-
-    demo.register(app)
-    i18n.init_app(app)
     app.jinja_env.filters["excerpt"] = markup.excerpt
 
     @app.context_processor
     def _page_modes():
         # Export and database-down pages are drawn without the account menu or any form.
         return {"static_export": g.get("static_export"), "database_down": g.get("database_down")}
-    security.init_app(app)
-    errors.init_app(app)
+
     _sqlite_pragmas(app)
-    return app
 
 
 def _sqlite_pragmas(app: Flask) -> None:

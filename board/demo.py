@@ -138,14 +138,14 @@ def demo(if_empty: bool):
             _print_logins()
             return
         raise click.ClickException("the database is not empty: demo data goes into an empty one")
-    admin = accounts.create_user(*ADMIN, role="admin", confirmed=True, locale="fr")
-    moderator = accounts.create_user(*MODERATOR, role="moderator", confirmed=True, locale="fr")
+    admin = accounts.add_user(*ADMIN, role="admin", confirmed=True, locale="fr")
+    moderator = accounts.add_user(*MODERATOR, role="moderator", confirmed=True, locale="fr")
     members = [
-        accounts.create_user(f"membre{i + 1}@exemple.org", name, MEMBER_PASSWORD,
+        accounts.add_user(f"membre{i + 1}@exemple.org", name, MEMBER_PASSWORD,
                              confirmed=True)
         for i, name in enumerate(MEMBERS)
     ]
-    boards = {slug: forum.create_board(slug, name, desc, vis)
+    boards = {slug: forum.add_board(slug, name, desc, vis)
               for slug, name, desc, vis in BOARDS}
     start = now()
     for board, author, title, body, replies, age in THREADS:
@@ -159,7 +159,7 @@ def demo(if_empty: bool):
                                 body_source=text, body_html=render(text),
                                 official=official,
                                 created_at=opened + timedelta(minutes=37 * offset)))
-    forum.bump_all_counters()
+    forum.recount_all()
     with site_context():
         _load_travaux(admin, members)
     click.echo("Demo data loaded.")
@@ -218,5 +218,6 @@ def _print_logins():
     click.echo(f"  member     membre1@exemple.org / {MEMBER_PASSWORD}")
 
 
-def register(app) -> None:
+def init_app(app) -> None:
+    """The `flask demo` command."""
     app.cli.add_command(demo)

@@ -1,7 +1,8 @@
 """RSS 2.0 and Atom 1.0 feeds, built by feedgen, served with conditional GET.
 
 Shared by every feed: a feed is a stamp (what changed last, from one small query) and a list
-of items (from a bounded number of queries), both built as a guest sees the site. This module
+of items (from a bounded number of queries), both built as a guest sees the site (the views
+query through `board.visibility` with its GUEST: readers carry no session). This module
 imports no domain: the views hand it `Stamp` and `Item` values.
 """
 
@@ -13,11 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 from feedgen.feed import FeedGenerator
 from flask import abort, current_app, request
-from flask_login import AnonymousUserMixin
 
 MAX_ITEMS = 50
-# Feeds are built as a guest sees the site, whoever asks: readers carry no session.
-GUEST = AnonymousUserMixin()
 TYPES = {"rss": "application/rss+xml; charset=utf-8",
          "atom": "application/atom+xml; charset=utf-8"}
 _RELATIVE = re.compile(r'(\s(?:href|src))="(/[^/"][^"]*|/)"')

@@ -2,16 +2,12 @@
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, redirect, request, session
+from flask import current_app, request, session
 from flask_babel import format_datetime, format_timedelta, get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from board.clock import now
-from board.extensions import db
-from board.urls import safe_next
-
-bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
@@ -28,18 +24,6 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
-
-
-@bp.post("/language")
-def set_language():
-    """Switch the interface language, remembered in the session and on the account."""
-    locale = request.form.get("locale", "")
-    if locale in current_app.config["LANGUAGES"]:
-        session["locale"] = locale
-        if current_user.is_authenticated:
-            current_user.locale = locale
-            db.session.commit()
-    return redirect(safe_next(request.form.get("next")) or "/")
 
 
 def when(value: datetime | None) -> Markup:

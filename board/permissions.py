@@ -10,28 +10,27 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+# The role hierarchy: each role may do what the ones below it may.
 RANK = {"member": 1, "moderator": 2, "admin": 3}
+
+
+def role_at_least(role: str | None, minimum: str) -> bool:
+    """True when `role` is `minimum` or a higher one (the models' `is_staff` ask this)."""
+    return RANK.get(role or "", 0) >= RANK[minimum]
 
 
 def has_role(user, role: str) -> bool:
     """True when `user` is logged in with `role` or a higher one."""
-    return bool(getattr(user, "is_authenticated", False)) and RANK.get(user.role, 0) >= RANK[role]
+    return bool(getattr(user, "is_authenticated", False)) and role_at_least(user.role, role)
 
 
 def is_staff(user) -> bool:
+    """Moderators and admins."""
     return has_role(user, "moderator")
 
 
-def can_edit_post(user, post) -> bool:
-    """Authors edit their own visible posts while the thread is open; moderators always."""
-    if is_staff(user):
-        return True
-    return (
-        has_role(user, "member")
-        and post.author_id == user.id
-        and not post.is_hidden
-        and not post.thread.is_locked
-    )
+def is_admin(user) -> bool:
+    return has_role(user, "admin")
 
 
 def can_post(user) -> bool:

@@ -13,7 +13,7 @@ _seq = itertools.count(1)
 def make_user(role="member", confirmed=True, name=None, email=None, locale=None,
               password=PASSWORD):
     n = next(_seq)
-    user = accounts.create_user(email or f"user{n}@example.org", name or f"User {n}", password,
+    user = accounts.add_user(email or f"user{n}@example.org", name or f"User {n}", password,
                                 role=role, confirmed=confirmed, locale=locale)
     db.session.commit()
     return user
@@ -21,7 +21,7 @@ def make_user(role="member", confirmed=True, name=None, email=None, locale=None,
 
 def make_board(visibility="public", slug=None, name=None):
     n = next(_seq)
-    board = forum.create_board(slug or f"board-{n}", name or f"Board {n}",
+    board = forum.add_board(slug or f"board-{n}", name or f"Board {n}",
                                description=f"Description {n}", visibility=visibility)
     db.session.commit()
     return board

@@ -591,10 +591,7 @@ def add_posts(thread_id: int, authors: list, count: int, body: str = "Réponse *
         {"thread_id": thread_id, "author_id": authors[i % len(authors)].id,
          "body_source": body, "body_html": html, "created_at": start + timedelta(seconds=i + 1),
          "official": False} for i in range(count)])
-    thread = obj(Thread, thread_id)
-    forum.refresh_thread(thread)
-    forum.refresh_board(thread.board)
-    db.session.commit()
+    forum.recount_all()
 
 
 def post_ids(thread_id: int) -> list[int]:
@@ -1069,8 +1066,7 @@ def add_threads(board_id: int, authors: list, count: int):
         {"thread_id": t.id, "author_id": t.author_id, "body_source": f"Texte {t.id}",
          "body_html": f"<p>Texte {t.id}</p>", "created_at": t.created_at, "official": False}
         for t in threads])
-    forum.refresh_board(db.session.get(Board, board_id))
-    db.session.commit()
+    forum.recount_all()
 
 
 def add_updates(incident_id: int, authors: list, count: int):

@@ -25,9 +25,7 @@ def add_posts(thread, author, count):
     db.session.execute(insert(Post), [
         {"thread_id": thread.id, "author_id": author.id, "body_source": "Réponse *rapide*",
          "body_html": html, "created_at": now(), "official": False} for _ in range(count)])
-    services.refresh_thread(thread)
-    services.refresh_board(thread.board)
-    db.session.commit()
+    services.recount_all()
 
 
 def add_threads(board, authors, count):
@@ -41,7 +39,7 @@ def add_threads(board, authors, count):
     db.session.execute(insert(Post), [
         {"thread_id": t.id, "author_id": authors[t.id % len(authors)].id, "body_source": "x",
          "body_html": "<p>x</p>", "created_at": moment, "official": False} for t in threads])
-    services.bump_all_counters()
+    services.recount_all()
 
 
 def queries_for(client, path):

@@ -23,7 +23,7 @@ def create(email: str, name: str, password: str, role: str):
         raise click.ClickException(f"the display name {name!r} is already taken")
     if len(password) < 10:
         raise click.ClickException("the password needs at least 10 characters")
-    user = services.create_user(email, name, password, role=role, confirmed=True)
+    user = services.add_user(email, name, password, role=role, confirmed=True)
     services.record(None, "user.create", "user", user.id, role=role, via="cli")
     db.session.commit()
     click.echo(f"created {role} {user.name} <{user.email}> (id {user.id})")
@@ -51,6 +51,3 @@ def revoke_tokens(email: str):
         raise click.ClickException(f"no user with the email {email}")
     click.echo(f"revoked {services.revoke_tokens(user)} token(s) of {user.email}")
 
-
-def register(app) -> None:
-    app.cli.add_command(users)

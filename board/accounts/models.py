@@ -1,4 +1,4 @@
-"""Users and the append-only log of staff actions."""
+"""Users and their API tokens. (The audit log of staff actions is in board/audit.py.)"""
 
 from datetime import datetime
 
@@ -6,12 +6,12 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from board.audit import AuditLog  # noqa: F401 - kept importable from here
 from board.clock import now
 from board.extensions import db
+from board.permissions import RANK, role_at_least
 from board.types import UTCDateTime
 
-ROLES = ("member", "moderator", "admin")
+ROLES = tuple(RANK)
 
 
 class User(UserMixin, db.Model):
@@ -32,11 +32,11 @@ class User(UserMixin, db.Model):
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("moderator", "admin")
+        return role_at_least(self.role, "moderator")
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return role_at_least(self.role, "admin")
 
     @property
     def is_confirmed(self) -> bool:

@@ -26,14 +26,17 @@ class AccountError(ValueError):
 
 
 def normalize_email(email: str) -> str:
+    """Addresses are stored and compared lower-cased, without surrounding spaces."""
     return email.strip().lower()
 
 
 def find_by_email(email: str) -> User | None:
+    """The user with this address, whatever its case."""
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
 def name_taken(name: str, except_user: User | None = None) -> bool:
+    """Whether another user already has this display name."""
     stmt = select(User.id).where(func.lower(User.name) == name.strip().lower())
     if except_user is not None:
         stmt = stmt.where(User.id != except_user.id)
@@ -41,12 +44,13 @@ def name_taken(name: str, except_user: User | None = None) -> bool:
 
 
 def hash_password(password: str) -> str:
+    """The password's hash, with the configured method (scrypt)."""
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def create_user(email: str, name: str, password: str, role: str = "member",
-                confirmed: bool = False, locale: str | None = None) -> User:
-    """Add a user to the session (the caller commits)."""
+def add_user(email: str, name: str, password: str, role: str = "member",
+             confirmed: bool = False, locale: str | None = None) -> User:
+    """Add a user in the caller's transaction."""
     user = User(email=normalize_email(email), name=name.strip(), role=role, locale=locale,
                 password_hash=hash_password(password), confirmed_at=now() if confirmed else None)
     db.session.add(user)
@@ -58,7 +62,7 @@ def register(email: str, name: str, password: str, locale: str | None,
              lists: list[str] = ()) -> User | None:
     """Open an account and queue its confirmation mail, and those of the mailing lists ticked.
     When the email is already registered, the owner is told by mail instead, and None is
-    returned: the page says the same either way."""
+    returned: the page says the same either way. Commits."""
     user = _open_account(email, name, password, locale)
     chosen = [m for m in all_lists() if m.slug in lists]
     if chosen:
@@ -75,8 +79,8 @@ def _open_account(email: str, name: str, password: str, locale: str | None) -> U
                    reset_url=absolute(url_for("accounts.reset_request")))
         db.session.commit()
         return None
-    user = create_user(email, name, password, locale=locale)
-    send_confirmation(user)
+    user = add_user(email, name, password, locale=locale)
+    _send_confirmation(user)
     db.session.commit()
     return user
 
@@ -96,6 +100,7 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 def make_token(purpose: str, *values) -> str:
+    """A signed, timestamped token carrying `values`, valid for one `purpose` only."""
     return _serializer(purpose).dumps(list(values))
 
 
@@ -112,14 +117,22 @@ def read_token(purpose: str, token: str, max_age: int) -> list:
     return values
 
 
-def send_confirmation(user: User) -> None:
+def _send_confirmation(user: User) -> None:
     token = make_token("confirm", user.id, user.email, user.session_version)
     queue_mail(user.email, "confirm", user.locale, user=user,
                url=absolute(url_for("accounts.confirm", token=token)))
 
 
+def resend_confirmation(user: User) -> None:
+    """Mail a fresh confirmation link to an account not confirmed yet. Commits."""
+    if user.confirmed_at is None:
+        _send_confirmation(user)
+    db.session.commit()
+
+
 def confirm_email(token: str) -> User:
-    """Mark the address in `token` as confirmed. AccountError when the link is not valid."""
+    """Mark the address in `token` as confirmed. AccountError when the link is not valid.
+    Commits."""
     values = read_token("confirm", token, current_app.config["CONFIRM_MAX_AGE"])
     if len(values) != 3:
         raise AccountError("invalid")
@@ -136,6 +149,18 @@ def confirm_email(token: str) -> User:
 
 # Login and passwords -----------------------------------------------------------------------
 
+def load_user(key: str) -> User | None:
+    """Flask-Login's user loader: the active user of a session key "<id>:<session_version>";
+    a key from before a credential change names an old version and loads nobody."""
+    user_id, _sep, version = key.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or str(user.session_version) != version or not user.is_active:
+        return None
+    return user
+
+
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None (same cost either way)."""
     global _DUMMY_HASH
@@ -151,7 +176,8 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def request_password_reset(email: str) -> None:
-    """Queue a reset link when the address is registered; do nothing visible otherwise."""
+    """Queue a reset link when the address is registered; do nothing visible otherwise.
+    Commits."""
     user = find_by_email(email)
     if user is None or not user.is_active:
         return
@@ -171,7 +197,7 @@ def user_for_reset(token: str) -> User:
 
 
 def set_password(user: User, password: str) -> None:
-    """Change the password and end every other session of the user."""
+    """Change the password and end every other session of the user. Commits."""
     user.password_hash = hash_password(password)
     user.session_version += 1
     # Following a link from the mailbox proves the address too.
@@ -181,6 +207,7 @@ def set_password(user: User, password: str) -> None:
 
 
 def change_password(user: User, current: str, new: str) -> None:
+    """Change the password when `current` is right (AccountError otherwise). Commits."""
     if not check_password_hash(user.password_hash, current):
         raise AccountError("wrong-password")
     set_password(user, new)
@@ -189,6 +216,7 @@ def change_password(user: User, current: str, new: str) -> None:
 # Profile and email -------------------------------------------------------------------------
 
 def update_profile(user: User, name: str, locale: str | None) -> None:
+    """Change the display name (unique) and the preferred language. Commits."""
     if name_taken(name, except_user=user):
         raise AccountError("name-taken")
     user.name = name.strip()
@@ -197,7 +225,8 @@ def update_profile(user: User, name: str, locale: str | None) -> None:
 
 
 def request_email_change(user: User, new_email: str, password: str) -> None:
-    """Mail a confirmation link to the new address; the change happens when it is followed."""
+    """Mail a confirmation link to the new address; the change happens when it is followed.
+    Commits."""
     if not check_password_hash(user.password_hash, password):
         raise AccountError("wrong-password")
     new_email = normalize_email(new_email)
@@ -211,6 +240,8 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
 
 
 def confirm_email_change(token: str) -> User:
+    """Follow an email-change link: the account takes the new address, and its list
+    subscriptions follow. Commits."""
     user_id, new_email, version = read_token("email", token, current_app.config["CONFIRM_MAX_AGE"])
     user = db.session.get(User, user_id)
     if user is None or user.session_version != version:
@@ -224,10 +255,17 @@ def confirm_email_change(token: str) -> User:
     return user
 
 
+def set_locale(user: User, locale: str) -> None:
+    """Remember the language the member chose from the language switch. Commits."""
+    user.locale = locale
+    db.session.commit()
+
+
 # Administration ----------------------------------------------------------------------------
 
 def set_role(user: User, role: str, actor: User) -> None:
-    """Give `user` another role. Admins cannot change their own, so one always remains."""
+    """Give `user` another role. Admins cannot change their own, so one always remains.
+    Commits."""
     if user.id == actor.id:
         raise AccountError("self")
     if user.role != role:
@@ -237,13 +275,13 @@ def set_role(user: User, role: str, actor: User) -> None:
 
 
 def update_user(user: User, role: str, disabled: bool, actor: User) -> None:
-    """An admin's change to a member: role and access, in one go."""
+    """An admin's change to a member: role and access. Commits."""
     set_role(user, role, actor)
     set_disabled(user, disabled, actor)
 
 
 def set_disabled(user: User, disabled: bool, actor: User) -> None:
-    """Disable an account (its sessions end at once) or enable it again."""
+    """Disable an account (its sessions end at once) or enable it again. Commits."""
     if user.id == actor.id:
         raise AccountError("self")
     if disabled and user.disabled_at is None:
@@ -263,7 +301,8 @@ def _token_hash(raw: str) -> str:
 
 
 def create_token(user: User, name: str = "") -> str:
-    """Make a bearer token for `user`; the raw value is returned once and never stored."""
+    """Make a bearer token for `user`; the raw value is returned once and never stored.
+    Commits."""
     raw = "brd_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(raw), name=name))
     record(None, "token.create", "user", user.id, name=name)
@@ -272,7 +311,7 @@ def create_token(user: User, name: str = "") -> str:
 
 
 def revoke_tokens(user: User) -> int:
-    """Revoke every live API token of `user`; returns how many."""
+    """Revoke every live API token of `user`; returns how many. Commits."""
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
                                                        ApiToken.revoked_at.is_(None))).all()
     for token in tokens:

@@ -1,6 +1,16 @@
 """Register, confirm, log in and out, reset a password, manage the account."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
@@ -8,7 +18,7 @@ from sqlalchemy import func, select
 from board.accounts import forms, services
 from board.accounts.models import User
 from board.accounts.services import AccountError
-from board.extensions import db, limiter, login_manager
+from board.extensions import db, limiter
 from board.i18n import select_locale
 from board.lists import services as lists
 from board.permissions import login_required, role_required
@@ -21,17 +31,6 @@ TOKEN_ERRORS = {
     "invalid": lambda: _("This link is not valid, or has already been used."),
     "email-taken": lambda: _("This address is already used by another account."),
 }
-
-
-@login_manager.user_loader
-def load_user(key: str) -> User | None:
-    user_id, _sep, version = key.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or str(user.session_version) != version or not user.is_active:
-        return None
-    return user
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -81,8 +80,7 @@ def resend_confirmation():
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     if not current_user.is_confirmed:
-        services.send_confirmation(current_user)
-        db.session.commit()
+        services.resend_confirmation(current_user)
     flash(_("A new confirmation link is on its way to %(email)s.", email=current_user.email),
           "info")
     return redirect(url_for("accounts.account"))
@@ -254,6 +252,17 @@ def change_password():
     return _account_page(password=form, status=422)
 
 
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the interface language, remembered in the session and on the account."""
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            services.set_locale(current_user, locale)
+    return redirect(safe_next(request.form.get("next")) or "/")
 
 
 @bp.get("/admin/users")

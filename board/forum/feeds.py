@@ -4,7 +4,7 @@ Each is a stamp query (one small query, enough for a 304) and an items query, bu
 guest sees the site through the same visibility helpers as the pages.
 """
 
-from flask import abort, current_app, url_for
+from flask import Blueprint, abort, current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -13,14 +13,12 @@ from sqlalchemy.orm import joinedload
 
 from board import feeds
 from board.extensions import db
-from board.feeds import GUEST
 from board.forum.models import Board, Post, Thread
-from board.forum.services import visible_boards, visible_posts, visible_threads
-from board.forum.views import bp
 from board.urls import absolute
+from board.visibility import GUEST, visible_boards, visible_posts, visible_threads
 
+bp = Blueprint("forum_feeds", __name__)
 FORMATS = "<any(rss,atom):fmt>"
-
 
 
 def thread_url(thread: Thread, **kwargs) -> str:

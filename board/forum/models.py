@@ -10,18 +10,16 @@ from board.clock import now
 from board.extensions import db
 from board.types import UTCDateTime
 
-VISIBILITIES = ("public", "staff")
+# Who may see a board: everyone, or staff only (board/visibility.py applies it).
+PUBLIC, STAFF = "public", "staff"
+VISIBILITIES = (PUBLIC, STAFF)
 
 
 class HideableMixin:
-    """Hidden content stays in the database; visibility helpers filter it out."""
+    """Hidden content stays in the database; board/visibility.py decides who still sees it."""
 
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_at is not None
 
 
 class Board(db.Model):
@@ -32,7 +30,7 @@ class Board(db.Model):
     name: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
-    visibility: Mapped[str] = mapped_column(String(10), default="public")
+    visibility: Mapped[str] = mapped_column(String(10), default=PUBLIC)
     # Public counts: what a guest sees (visible threads and their visible posts).
     thread_count: Mapped[int] = mapped_column(default=0)
     post_count: Mapped[int] = mapped_column(default=0)
@@ -43,10 +41,6 @@ class Board(db.Model):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
     last_post: Mapped["Post | None"] = relationship(foreign_keys=[last_post_id])
-
-    @property
-    def is_staff_only(self) -> bool:
-        return self.visibility == "staff"
 
 
 class Thread(HideableMixin, db.Model):

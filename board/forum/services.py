@@ -17,81 +17,61 @@ from board.accounts.services import make_token
 from board.audit import record
 from board.clock import now
 from board.extensions import db
-from board.forum.models import Affected, Board, Post, Thread, Watch
+from board.forum.models import PUBLIC, Affected, Board, Post, Thread, Watch
 from board.markup import render
-from board.outbox.services import handler, queue, queue_mail
-from board.permissions import is_staff
+from board.outbox.services import queue, queue_mail
+from board.permissions import has_role, is_staff
 from board.urls import absolute
+from board.visibility import can_see_post, can_see_thread, shown, visible_posts
 
 # Sent when a thread appears to guests or disappears from them (hidden, shown, moved across
 # visibilities), in the caller's transaction: domains that list it elsewhere (Travaux lists
-# an incident's threads) refresh what depends on it.
-thread_moved = Namespace().signal("thread-moved")
+# an incident's threads) refresh what depends on it. Receivers connect in their init_app.
+thread_visibility_changed = Namespace().signal("thread-visibility-changed")
 
 
 class ForumError(ValueError):
     """An operation refused for a reason the user should read."""
 
 
-# Visibility: the one place that decides what a viewer may list ----------------------------
-
-def visible_boards(stmt, viewer):
-    """Restrict a statement over Board to what `viewer` may see."""
-    if not is_staff(viewer):
-        stmt = stmt.where(Board.visibility == "public")
-    return stmt
-
-
-def visible_threads(stmt, viewer):
-    """Restrict a statement over Thread (joined to its Board here) to what `viewer` may see."""
-    stmt = stmt.join(Thread.board)
-    if not is_staff(viewer):
-        stmt = stmt.where(Board.visibility == "public", Thread.hidden_at.is_(None))
-    return stmt
-
-
-def visible_posts(stmt, viewer):
-    """Restrict a statement over Post to what `viewer` may see (threads are checked apart)."""
-    if not is_staff(viewer):
-        stmt = stmt.where(Post.hidden_at.is_(None))
-    return stmt
-
-
-def can_see_thread(viewer, thread: Thread) -> bool:
-    if is_staff(viewer):
+def can_edit(user, post: Post) -> bool:
+    """Authors edit their own posts while they see them and the thread is open; moderators
+    always."""
+    if is_staff(user):
         return True
-    return thread.board.visibility == "public" and not thread.is_hidden
+    return (has_role(user, "member") and post.author_id == user.id
+            and can_see_post(user, post) and not post.thread.is_locked)
 
 
 # Counters ------------------------------------------------------------------------------
 
-def refresh_thread(thread: Thread) -> None:
-    """Recount a thread's visible posts and latest activity from the posts themselves."""
+def _recount_thread(thread: Thread) -> None:
+    """Recount a thread's shown posts and latest activity from the posts themselves."""
     db.session.flush()
     count, last_id, last_at = db.session.execute(
         select(func.count(Post.id), func.max(Post.id), func.max(Post.created_at))
-        .where(Post.thread_id == thread.id, Post.hidden_at.is_(None))
+        .where(Post.thread_id == thread.id, shown(Post))
     ).one()
     thread.post_count, thread.last_post_id = count, last_id
     thread.last_activity_at = last_at or thread.created_at
     thread.changed_at = now()
 
 
-def refresh_board(board: Board) -> None:
-    """Recount a board's visible threads and posts, and find its latest visible post."""
+def _recount_board(board: Board) -> None:
+    """Recount a board's shown threads and posts, and find its latest shown post."""
     db.session.flush()
     threads, posts, last_id = db.session.execute(
         select(func.count(Thread.id), func.coalesce(func.sum(Thread.post_count), 0),
                func.max(Thread.last_post_id))
-        .where(Thread.board_id == board.id, Thread.hidden_at.is_(None))
+        .where(Thread.board_id == board.id, shown(Thread))
     ).one()
     board.thread_count, board.post_count, board.last_post_id = threads, posts, last_id
     board.changed_at = now()
 
 
-def _refresh(thread: Thread) -> None:
-    refresh_thread(thread)
-    refresh_board(thread.board)
+def _recount(thread: Thread) -> None:
+    _recount_thread(thread)
+    _recount_board(thread.board)
 
 
 # Writing ------------------------------------------------------------------------------
@@ -103,31 +83,32 @@ def slugify(text: str, fallback: str = "sujet") -> str:
 
 
 def open_thread(board: Board, author, title: str, body: str, official: bool = False) -> Thread:
-    """Start a thread in `board` with its first post."""
-    thread = start_thread(board, author, title, body, official=official and is_staff(author))
+    """Start a thread in `board` with its first post; its author watches it. Commits."""
+    thread = add_thread(board, author, title, body, official=official and is_staff(author))
     db.session.commit()
     return thread
 
 
-def start_thread(board: Board, author, title: str, body: str, official: bool = False) -> Thread:
-    """Start a thread in the caller's transaction; its author watches it."""
+def add_thread(board: Board, author, title: str, body: str, official: bool = False) -> Thread:
+    """Start a thread in the caller's transaction (Travaux opens discussion threads so);
+    its author watches it."""
     moment = now()
     thread = Thread(board=board, author=author, title=title.strip(), slug=slugify(title),
                     created_at=moment, last_activity_at=moment)
     db.session.add(thread)
     db.session.add(Post(thread=thread, author=author, body_source=body, body_html=render(body),
                         created_at=moment, official=official))
-    _refresh(thread)
-    watch(thread, author)
+    _recount(thread)
+    _watch(thread, author)
     return thread
 
 
 def reply(thread: Thread, author, body: str, official: bool = False) -> Post:
-    """Add a post to `thread`; a locked thread only takes staff replies."""
+    """Add a post to `thread`; a locked thread only takes staff replies. Commits."""
     if thread.is_locked and not is_staff(author):
         raise ForumError("locked")
     post = add_post(thread, author, body, official=official and is_staff(author))
-    watch(thread, author)
+    _watch(thread, author)
     db.session.commit()
     return post
 
@@ -138,7 +119,7 @@ def add_post(thread: Thread, author, body: str, official: bool = False) -> Post:
     post = Post(thread=thread, author=author, body_source=body, body_html=render(body),
                 created_at=now(), official=official)
     db.session.add(post)
-    _refresh(thread)
+    _recount(thread)
     _wake_watchers(thread, author)
     return post
 
@@ -157,9 +138,9 @@ def _wake_watchers(thread: Thread, author) -> None:
         message.due_at = now() + delay
 
 
-@handler("watch_digest")
 def send_digest(payload: dict) -> None:
-    """The worker's half: one mail with every reply since the member was last told."""
+    """The worker's half (outbox kind `watch_digest`, in the worker's transaction): one mail
+    with every reply since the member was last told."""
     row = db.session.get(Watch, (payload["thread_id"], payload["user_id"]))
     if row is None:
         return  # they stopped watching meanwhile
@@ -182,9 +163,9 @@ def send_digest(payload: dict) -> None:
 
 # Watching and "affected too" ---------------------------------------------------------
 
-def watch(thread: Thread, user) -> None:
-    """Make `user` watch `thread` (in the caller's transaction); watching twice is once.
-    They hear of replies that come after this moment."""
+def _watch(thread: Thread, user) -> None:
+    """Make `user` watch `thread`; watching twice is once. They hear of replies that come
+    after this moment."""
     if db.session.get(Watch, (thread.id, user.id)) is None:
         db.session.flush()
         db.session.add(Watch(thread_id=thread.id, user_id=user.id, created_at=now(),
@@ -192,10 +173,10 @@ def watch(thread: Thread, user) -> None:
 
 
 def set_watching(thread: Thread, user, watching: bool) -> None:
-    """Start or stop watching a thread."""
+    """Start or stop watching a thread. Commits."""
     row = db.session.get(Watch, (thread.id, user.id))
     if watching:
-        watch(thread, user)
+        _watch(thread, user)
     elif row is not None:
         db.session.delete(row)
     db.session.commit()
@@ -211,12 +192,13 @@ def viewer_state(thread: Thread, user) -> tuple[bool, bool]:
 
 
 def mark_affected(thread: Thread, user) -> None:
-    """Say "me too" on a report: counted once per member, never for its author."""
+    """Say "me too" on a report: counted once per member, never for its author; they watch
+    the thread from then on. Commits."""
     if user.id == thread.author_id:
         raise ForumError("author")
     if db.session.get(Affected, (thread.id, user.id)) is None:
         db.session.add(Affected(thread_id=thread.id, user_id=user.id, created_at=now()))
-        watch(thread, user)
+        _watch(thread, user)
     try:
         _count_affected(thread)
         db.session.commit()
@@ -226,6 +208,7 @@ def mark_affected(thread: Thread, user) -> None:
 
 
 def unmark_affected(thread: Thread, user) -> None:
+    """Take a "me too" back. Commits."""
     row = db.session.get(Affected, (thread.id, user.id))
     if row is not None:
         db.session.delete(row)
@@ -249,11 +232,13 @@ def page_of(post: Post, viewer, per_page: int) -> int:
 
 
 def first_post_id(thread: Thread) -> int | None:
+    """The id of the post that opened `thread`, whoever may see it."""
     return db.session.scalar(select(func.min(Post.id)).where(Post.thread_id == thread.id))
 
 
 def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
-    """Replace a post's text (and the thread's title, for a first post); marked as edited."""
+    """Replace a post's text (and the thread's title, for a first post); marked as edited,
+    and in the audit log when the editor is not the author. Commits."""
     post.body_source = body
     post.body_html = render(body)
     post.edited_at = post.thread.changed_at = post.thread.board.changed_at = now()
@@ -266,40 +251,44 @@ def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
 
 
 def hide_post(post: Post, actor) -> None:
-    """Hide a post. Hiding a thread's first post hides the whole thread."""
+    """Hide a post (how its author deletes it). Hiding a thread's first post hides the whole
+    thread. Commits."""
     thread = post.thread
     if post.id == first_post_id(thread):
         if not is_staff(actor) and thread.post_count > 1:
             raise ForumError("has-replies")
         thread.hidden_at, thread.hidden_by_id = now(), actor.id
-        thread_moved.send(thread)
+        thread_visibility_changed.send(thread)
     post.hidden_at, post.hidden_by_id = now(), actor.id
     if actor.id != post.author_id:
         record(actor, "post.hide", "post", post.id, thread=thread.id)
-    _refresh(thread)
+    _recount(thread)
     db.session.commit()
 
 
 def unhide_post(post: Post, actor) -> None:
+    """Show a hidden post again (its thread too, for a first post). Commits."""
     thread = post.thread
     post.hidden_at = post.hidden_by_id = None
     if post.id == first_post_id(thread):
         thread.hidden_at = thread.hidden_by_id = None
-        thread_moved.send(thread)
+        thread_visibility_changed.send(thread)
     record(actor, "post.unhide", "post", post.id, thread=thread.id)
-    _refresh(thread)
+    _recount(thread)
     db.session.commit()
 
 
 # Moderation of threads ------------------------------------------------------------------
 
 def lock(thread: Thread, actor, locked: bool = True) -> None:
+    """Lock a thread (only staff reply then) or unlock it. Commits."""
     thread.locked_at = now() if locked else None
     record(actor, "thread.lock" if locked else "thread.unlock", "thread", thread.id)
     db.session.commit()
 
 
 def pin(thread: Thread, actor, pinned: bool = True) -> None:
+    """Pin a thread at the top of its board, or unpin it. Commits."""
     thread.pinned = pinned
     record(actor, "thread.pin" if pinned else "thread.unpin", "thread", thread.id)
     db.session.commit()
@@ -307,37 +296,37 @@ def pin(thread: Thread, actor, pinned: bool = True) -> None:
 
 def hide_thread(thread: Thread, actor, hidden: bool = True) -> None:
     """Hide or show a whole thread. Showing it shows its first post too (hiding that post
-    is what hides a thread)."""
+    is what hides a thread). Commits."""
     thread.hidden_at, thread.hidden_by_id = (now(), actor.id) if hidden else (None, None)
     if not hidden:
         first = db.session.get(Post, first_post_id(thread))
         first.hidden_at = first.hidden_by_id = None
-        refresh_thread(thread)
+        _recount_thread(thread)
     thread.changed_at = now()
-    thread_moved.send(thread)
+    thread_visibility_changed.send(thread)
     record(actor, "thread.hide" if hidden else "thread.unhide", "thread", thread.id)
-    refresh_board(thread.board)
+    _recount_board(thread.board)
     db.session.commit()
 
 
 def move(thread: Thread, target: Board, actor) -> None:
-    """Move a thread to another board; both boards' counters follow."""
+    """Move a thread to another board; both boards' counters follow. Commits."""
     source = thread.board
     if source.id == target.id:
         return
     thread.board = target
     thread.changed_at = now()
     if source.visibility != target.visibility:
-        thread_moved.send(thread)
+        thread_visibility_changed.send(thread)
     record(actor, "thread.move", "thread", thread.id, source=source.slug, target=target.slug)
-    refresh_board(source)
-    refresh_board(target)
+    _recount_board(source)
+    _recount_board(target)
     db.session.commit()
 
 
-def create_board(slug: str, name: str, description: str = "", visibility: str = "public",
-                 position: int | None = None) -> Board:
-    """Add a board to the session (the caller commits), last unless a position is given."""
+def add_board(slug: str, name: str, description: str = "", visibility: str = PUBLIC,
+              position: int | None = None) -> Board:
+    """Add a board in the caller's transaction, last unless a position is given."""
     if position is None:
         position = (db.session.scalar(select(func.max(Board.position))) or 0) + 1
     board = Board(slug=slug, name=name, description=description, visibility=visibility,
@@ -348,6 +337,7 @@ def create_board(slug: str, name: str, description: str = "", visibility: str = 
 
 
 def slug_taken(slug: str, except_board: Board | None = None) -> bool:
+    """Whether another board already has the address `slug`."""
     stmt = select(Board.id).where(Board.slug == slug)
     if except_board is not None:
         stmt = stmt.where(Board.id != except_board.id)
@@ -355,11 +345,11 @@ def slug_taken(slug: str, except_board: Board | None = None) -> bool:
 
 
 def save_board(board: Board | None, actor, **fields) -> Board:
-    """Create a board, or change one; an admin action, written to the audit log."""
+    """Create a board, or change one; an admin action, written to the audit log. Commits."""
     if slug_taken(fields["slug"], except_board=board):
         raise ForumError("slug-taken")
     if board is None:
-        board = create_board(**fields)
+        board = add_board(**fields)
         record(actor, "board.create", "board", board.id, slug=board.slug)
     else:
         changed = {k: v for k, v in fields.items() if getattr(board, k) != v}
@@ -368,18 +358,18 @@ def save_board(board: Board | None, actor, **fields) -> Board:
         board.changed_at = now()
         if "visibility" in changed:
             for thread in db.session.scalars(select(Thread).where(Thread.board_id == board.id)):
-                thread_moved.send(thread)
+                thread_visibility_changed.send(thread)
         record(actor, "board.update", "board", board.id, **{k: str(v) for k, v in changed.items()})
     db.session.commit()
     return board
 
 
-def bump_all_counters() -> None:
-    """Recount every board and thread (after a bulk import)."""
+def recount_all() -> None:
+    """Recount every board and thread (after a bulk import). Commits."""
     for thread in db.session.scalars(select(Thread)):
-        refresh_thread(thread)
+        _recount_thread(thread)
     for board in db.session.scalars(select(Board)):
-        refresh_board(board)
+        _recount_board(board)
     db.session.commit()
 
 

@@ -14,13 +14,13 @@ from board.extensions import db, limiter
 from board.forum import forms, services
 from board.forum.models import Board, Post, Thread
 from board.forum.services import ForumError
-from board.permissions import (
-    can_edit_post,
-    can_post,
-    confirmed_required,
-    is_staff,
-    login_required,
-    role_required,
+from board.permissions import can_post, confirmed_required, is_staff, login_required, role_required
+from board.visibility import (
+    can_see_post,
+    can_see_thread,
+    visible_boards,
+    visible_posts,
+    visible_threads,
 )
 
 bp = Blueprint("forum", __name__)
@@ -28,13 +28,13 @@ bp = Blueprint("forum", __name__)
 
 def get_board(slug: str) -> Board:
     """The board with `slug` if the current user may see it; abort(404) otherwise."""
-    stmt = services.visible_boards(select(Board).where(Board.slug == slug), current_user)
+    stmt = visible_boards(select(Board).where(Board.slug == slug), current_user)
     return db.first_or_404(stmt)
 
 
 def get_thread(thread_id: int) -> Thread:
     """The thread if the current user may see it; abort(404) otherwise."""
-    stmt = services.visible_threads(
+    stmt = visible_threads(
         select(Thread).options(joinedload(Thread.board)).where(Thread.id == thread_id),
         current_user,
     )
@@ -44,16 +44,14 @@ def get_thread(thread_id: int) -> Thread:
 def get_post(post_id: int) -> Post:
     """The post, in a thread the current user may see; abort(404) otherwise."""
     post = db.get_or_404(Post, post_id)
-    if not services.can_see_thread(current_user, post.thread):
-        abort(404)
-    if post.is_hidden and not is_staff(current_user):
+    if not can_see_post(current_user, post):
         abort(404)
     return post
 
 
 @bp.get("/")
 def index():
-    stmt = services.visible_boards(
+    stmt = visible_boards(
         select(Board).options(
             joinedload(Board.last_post).joinedload(Post.thread),
             joinedload(Board.last_post).joinedload(Post.author),
@@ -66,7 +64,7 @@ def index():
 @bp.get("/boards/<slug>")
 def board(slug: str):
     board = get_board(slug)
-    stmt = services.visible_threads(
+    stmt = visible_threads(
         select(Thread).where(Thread.board_id == board.id).options(
             joinedload(Thread.author),
             joinedload(Thread.last_post).joinedload(Post.author),
@@ -99,7 +97,7 @@ def thread(thread_id: int, slug: str | None = None):
         page = request.args.get("page", type=int)
         return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug,
                                 page=page), 301)
-    stmt = services.visible_posts(
+    stmt = visible_posts(
         select(Post).where(Post.thread_id == thread.id)
         .options(joinedload(Post.author)).order_by(Post.created_at, Post.id),
         current_user,
@@ -113,7 +111,7 @@ def _thread_tools(thread: Thread) -> dict:
     affected, watching = (services.viewer_state(thread, current_user)
                           if current_user.is_authenticated else (False, False))
     tools = {"action_form": forms.ActionForm(), "can_post": can_post(current_user),
-             "can_edit": lambda post: can_edit_post(current_user, post),
+             "can_edit": lambda post: services.can_edit(current_user, post),
              "is_affected": affected, "is_watching": watching}
     if is_staff(current_user):
         move_form = forms.MoveForm(formdata=None, board=thread.board_id)
@@ -153,7 +151,7 @@ def post(post_id: int):
 @confirmed_required
 def edit_post(post_id: int):
     post = get_post(post_id)
-    if not can_edit_post(current_user, post):
+    if not services.can_edit(current_user, post):
         abort(403)
     is_first = post.id == services.first_post_id(post.thread)
     form = forms.EditForm()
@@ -194,7 +192,7 @@ def hide_post(post_id: int):
         flash(_("Your message is deleted."), "success")
     else:
         flash(_("The message is hidden."), "success")
-    if post.thread.is_hidden and not is_staff(current_user):
+    if not can_see_thread(current_user, post.thread):
         return redirect(url_for("forum.board", slug=post.thread.board.slug))
     return redirect(url_for("forum.thread", thread_id=post.thread_id, slug=post.thread.slug))
 

@@ -31,6 +31,3 @@ def smtpd(host: str, port: int):
     finally:
         controller.stop()
 
-
-def register(app) -> None:
-    app.cli.add_command(lists)

@@ -13,8 +13,10 @@ from board.clock import now
 from board.extensions import db
 from board.types import UTCDateTime
 
-SUBSCRIPTION_STATES = ("pending", "active", "unsubscribed")
-MESSAGE_STATES = ("held", "approved", "rejected", "sent")
+PENDING, ACTIVE, UNSUBSCRIBED = "pending", "active", "unsubscribed"
+SUBSCRIPTION_STATES = (PENDING, ACTIVE, UNSUBSCRIBED)
+HELD, APPROVED, REJECTED, SENT = "held", "approved", "rejected", "sent"
+MESSAGE_STATES = (HELD, APPROVED, REJECTED, SENT)
 
 
 class MailingList(db.Model):

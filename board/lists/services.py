@@ -11,19 +11,17 @@ import secrets
 from datetime import timedelta
 from email.utils import getaddresses, parseaddr
 
-from flask import current_app, render_template, url_for
+from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy import or_, select, update
 
 from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.lists.models import AllowedSender, ListMessage, MailingList, Subscription
 from board.markup import render
-from board.outbox.mail import new_message_id
-from board.outbox.models import OutboxMessage
-from board.outbox.services import handler, queue, queue_mail
+from board.outbox.services import Mail, queue, queue_mail, queue_many, render_mail
 from board.urls import absolute
 
 # The two lists every install has (created by the migrations, and again by ensure_lists).
@@ -286,9 +284,9 @@ def post_notice(slug: str, author, subject: str, body: str) -> ListMessage | Non
     return message
 
 
-@handler("list_fanout")
 def fan_out(payload: dict) -> None:
-    """One mail per active subscriber, each with its own unsubscribe link, in one go."""
+    """The worker's half of an approved message: one mail per active subscriber, each with its
+    own unsubscribe link, queued in one go."""
     # Locked: two workers must never fan the same message out twice.
     message = db.session.get(ListMessage, payload["message_id"], with_for_update=True)
     if message is None or message.status != "approved":
@@ -297,46 +295,33 @@ def fan_out(payload: dict) -> None:
     recipients = db.session.execute(select(
         Subscription.email, Subscription.token, Subscription.locale).where(
         Subscription.list_id == mailing_list.id, Subscription.status == "active")).all()
-    mail_from = current_app.config["MAIL_FROM"]
-    rendered, rows, moment = {}, [], now()
+    archive = "<" + absolute(url_for("lists.archive", slug=mailing_list.slug)) + ">"
+    rendered: dict[str, Mail] = {}
+    mails = []
     for email, token, locale in recipients:
         locale = locale if locale in current_app.config["LANGUAGES"] else \
             current_app.config["BABEL_DEFAULT_LOCALE"]
         if locale not in rendered:
             rendered[locale] = _render_list_mail(message, locale)
-        subject, text_part, html_part = rendered[locale]
+        template = rendered[locale]
         unsubscribe = absolute(url_for("lists.unsubscribe", token=token))
-        rows.append({"kind": "mail", "created_at": moment, "due_at": moment, "attempts": 0,
-                     "payload": {
-                         "to": email, "subject": subject, "message_id": new_message_id(mail_from),
-                         "text": text_part.replace(UNSUBSCRIBE_MARK, unsubscribe),
-                         "html": html_part.replace(UNSUBSCRIBE_MARK, unsubscribe),
-                         "headers": {
-                             "List-Id": list_id(mailing_list),
-                             "List-Unsubscribe": f"<{unsubscribe}>",
-                             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                             "List-Post": "NO",
-                             "List-Archive": "<" + absolute(url_for(
-                                 "lists.archive", slug=mailing_list.slug)) + ">",
-                             "Precedence": "list",
-                         }}})
-    if rows:
-        db.session.execute(insert(OutboxMessage), rows)
-        if len(rows) > 500 and db.engine.dialect.name == "postgresql":
-            # Fresh statistics after a bulk load, so workers pick rows by index, not by sort.
-            db.session.execute(text("ANALYZE outbox"))
-    message.status, message.sent_at, message.recipients = "sent", now(), len(rows)
+        mails.append(Mail(
+            to=email, subject=template.subject,
+            text=template.text.replace(UNSUBSCRIBE_MARK, unsubscribe),
+            html=template.html.replace(UNSUBSCRIBE_MARK, unsubscribe),
+            headers={"List-Id": list_id(mailing_list), "List-Unsubscribe": f"<{unsubscribe}>",
+                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                     "List-Post": "NO", "List-Archive": archive, "Precedence": "list"}))
+    message.recipients = queue_many(mails)
+    message.status, message.sent_at = "sent", now()
 
 
-def _render_list_mail(message: ListMessage, locale: str) -> tuple[str, str, str]:
-    context = {"message": message, "mailing_list": message.list,
-               "unsubscribe": UNSUBSCRIBE_MARK,
-               "archive": absolute(url_for("lists.archive", slug=message.list.slug))}
-    with force_locale(locale):
-        text = render_template("mail/list_message.txt", **context)
-        html = render_template("mail/list_message.html", **context)
-    subject = f"[{message.list.name}] {message.subject}"
-    return subject, text.partition("\n")[2].lstrip("\n"), html
+def _render_list_mail(message: ListMessage, locale: str) -> Mail:
+    mail = render_mail("list_message", locale, message=message, mailing_list=message.list,
+                       unsubscribe=UNSUBSCRIBE_MARK,
+                       archive=absolute(url_for("lists.archive", slug=message.list.slug)))
+    mail.subject = f"[{message.list.name}] {message.subject}"
+    return mail
 
 
 def update_settings(mailing_list: MailingList, admin, description: str, senders: list[str]):

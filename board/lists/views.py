@@ -14,6 +14,7 @@ from board.lists.models import ListMessage, MailingList
 from board.lists.services import ListError
 from board.permissions import role_required
 from board.urls import absolute
+from board.visibility import GUEST, visible_list_messages
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
 
@@ -92,32 +93,32 @@ def unsubscribe(token: str):
 @bp.get("/<slug>/")
 def archive(slug: str):
     mailing_list = get_list(slug)
-    page = db.paginate(
-        select(ListMessage).where(ListMessage.list_id == mailing_list.id,
-                                  ListMessage.status == "sent")
-        .order_by(ListMessage.sent_at.desc(), ListMessage.id.desc()), per_page=20)
+    page = db.paginate(visible_list_messages(
+        select(ListMessage).where(ListMessage.list_id == mailing_list.id)
+        .order_by(ListMessage.sent_at.desc(), ListMessage.id.desc()), current_user), per_page=20)
     return render_template("lists/archive.html", mailing_list=mailing_list, page=page)
 
 
 @bp.get("/<slug>/<int:message_id>")
 def message(slug: str, message_id: int):
     mailing_list = get_list(slug)
-    message = db.first_or_404(select(ListMessage).where(
-        ListMessage.id == message_id, ListMessage.list_id == mailing_list.id,
-        ListMessage.status == "sent"))
+    message = db.first_or_404(visible_list_messages(select(ListMessage).where(
+        ListMessage.id == message_id, ListMessage.list_id == mailing_list.id), current_user))
     return render_template("lists/message.html", mailing_list=mailing_list, message=message)
 
 
 @bp.get("/<slug>/feed.<any(rss,atom):fmt>")
 def archive_feed(slug: str, fmt: str):
     mailing_list = get_list(slug)
-    sent = (ListMessage.list_id == mailing_list.id, ListMessage.status == "sent")
-    stamp = feeds.Stamp(*db.session.execute(
-        select(func.max(ListMessage.sent_at), func.count(ListMessage.id)).where(*sent)).one())
+    stamp = feeds.Stamp(*db.session.execute(visible_list_messages(
+        select(func.max(ListMessage.sent_at), func.count(ListMessage.id))
+        .where(ListMessage.list_id == mailing_list.id), GUEST)).one())
     if (cached := feeds.not_modified(stamp, fmt)) is not None:
         return cached
-    messages = db.session.scalars(select(ListMessage).where(*sent).order_by(
-        ListMessage.sent_at.desc(), ListMessage.id.desc()).limit(feeds.MAX_ITEMS)).all()
+    messages = db.session.scalars(visible_list_messages(
+        select(ListMessage).where(ListMessage.list_id == mailing_list.id)
+        .order_by(ListMessage.sent_at.desc(), ListMessage.id.desc()).limit(feeds.MAX_ITEMS),
+        GUEST)).all()
     language = feeds.language()
     with force_locale(language):
         items = [feeds.Item(

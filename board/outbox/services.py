@@ -1,12 +1,14 @@
 """Queueing side effects and delivering them: the worker's half of the outbox."""
 
 import logging
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 
 from board.clock import now
 from board.extensions import db
@@ -26,23 +28,55 @@ def queue(kind: str, payload: dict) -> OutboxMessage:
     return message
 
 
-def queue_mail(to: str, template: str, locale: str | None = None, headers=None, **context):
-    """Render `mail/<template>.txt` (first line: the subject) and `.html`, in the recipient's
-    language, and queue the mail in the current transaction."""
+@dataclass
+class Mail:
+    """One mail as the outbox stores it; `build_message` turns it into MIME at delivery."""
+
+    to: str
+    subject: str
+    text: str
+    html: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> dict:
+        # The Message-ID is fixed now, so that a retry carries the same one.
+        return {"to": self.to, "message_id": new_message_id(current_app.config["MAIL_FROM"]),
+                "subject": self.subject, "text": self.text, "html": self.html,
+                "headers": dict(self.headers)}
+
+
+def render_mail(template: str, locale: str | None = None, **context) -> Mail:
+    """Render `mail/<template>.txt` (first line: the subject) and `.html` in `locale`, the
+    site's default language when none is given. The recipient is filled in by the caller."""
     locale = locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(locale):
         text = render_template(f"mail/{template}.txt", **context)
         html = render_template(f"mail/{template}.html", **context)
     subject, _, body = text.partition("\n")
-    payload = {
-        "to": to,
-        "message_id": new_message_id(current_app.config["MAIL_FROM"]),
-        "subject": subject.strip(),
-        "text": body.lstrip("\n"),
-        "html": html,
-        "headers": headers or {},
-    }
-    return queue("mail", payload)
+    return Mail(to="", subject=subject.strip(), text=body.lstrip("\n"), html=html)
+
+
+def queue_mail(to: str, template: str, locale: str | None = None, headers=None,
+               **context) -> OutboxMessage:
+    """Render a mail template in the recipient's language and queue it, in the caller's
+    transaction."""
+    mail = render_mail(template, locale, **context)
+    mail.to, mail.headers = to, dict(headers or {})
+    return queue("mail", mail.payload())
+
+
+def queue_many(mails: Iterable[Mail]) -> int:
+    """Queue many mails in one INSERT, in the caller's transaction (a list's fan-out).
+    Returns how many."""
+    moment = now()
+    rows = [{"kind": "mail", "created_at": moment, "due_at": moment, "attempts": 0,
+             "payload": mail.payload()} for mail in mails]
+    if rows:
+        db.session.execute(insert(OutboxMessage), rows)
+        if len(rows) > 500 and db.engine.dialect.name == "postgresql":
+            # Fresh statistics after a bulk load, so workers pick rows by index, not by sort.
+            db.session.execute(text("ANALYZE outbox"))
+    return len(rows)
 
 
 def _claim_one():
@@ -58,25 +92,49 @@ def _claim_one():
     return db.session.scalars(stmt).first()
 
 
-HANDLERS = {}
-# Periodic work other domains hand to the worker (Travaux moves maintenance along its window).
-TASKS = []
+@dataclass(frozen=True)
+class Registered:
+    """Something a domain gave the worker: a handler of one outbox kind, or a periodic task."""
+
+    func: Callable
+    domain: str
+    kind: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.func.__module__}.{self.func.__qualname__}"
 
 
-def task(func):
-    """Run `func()` at every round of the worker, before delivering the outbox."""
-    TASKS.append(func)
-    return func
+@dataclass
+class Registry:
+    """What the worker runs for one application, filled by the domains' `init_app`."""
+
+    handlers: dict[str, Registered] = field(default_factory=dict)
+    tasks: list[Registered] = field(default_factory=list)
 
 
-def handler(kind: str):
-    """Register the function that delivers outbox rows of `kind` (mail is built in)."""
+def registry(app=None) -> Registry:
+    """The worker's registry of `app` (the current application by default)."""
+    app = app or current_app
+    return app.extensions.setdefault("board.outbox", Registry())
 
-    def register(func):
-        HANDLERS[kind] = func
-        return func
 
-    return register
+def add_handler(app, kind: str, func: Callable, domain: str) -> None:
+    """Let `func(payload)` deliver the outbox rows of `kind` (mail is built in)."""
+    if kind == "mail" or kind in registry(app).handlers:
+        raise ValueError(f"outbox kind {kind!r} already has a handler")
+    registry(app).handlers[kind] = Registered(func, domain, kind)
+
+
+def add_task(app, func: Callable, domain: str) -> None:
+    """Run `func()` at every round of the worker, before it delivers the outbox."""
+    registry(app).tasks.append(Registered(func, domain))
+
+
+def run_tasks() -> None:
+    """One round of every periodic task, in the order the domains registered them."""
+    for task in registry().tasks:
+        task.func()
 
 
 def deliver_due(limit: int | None = None) -> dict:
@@ -110,7 +168,7 @@ def _deliver(message: OutboxMessage, sender, config) -> str:
             # In a savepoint: a handler whose SQL fails must not abort the transaction that
             # records the failure (the row would stay due and block the outbox forever).
             with db.session.begin_nested(), _site():
-                HANDLERS[message.kind](message.payload)
+                registry().handlers[message.kind].func(message.payload)
     except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
         message.attempts += 1
         message.last_error = f"{type(error).__name__}: {error}"[:2000]

@@ -1,1 +1,21 @@
-"""Travaux: services, incidents, maintenance, the status page, the API, promotion."""
+"""Travaux: services, incidents, maintenance, promotion, the status page, its feeds, the API,
+the embed and the independent static site."""
+
+
+def init_app(app) -> None:
+    """The status pages, feeds and API; `flask travaux ...`; what Travaux adds to every page;
+    the worker's maintenance windows and site publishing; and the forum's visibility signal."""
+    from board.extensions import csrf
+    from board.forum.services import thread_visibility_changed
+    from board.outbox.services import add_handler, add_task
+    from board.travaux import api, cli, export, feeds, page_parts, services, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # token calls carry no cookie, so no CSRF token either
+    app.cli.add_command(cli.travaux)
+    page_parts.init_app(app)
+    add_task(app, services.follow_windows, domain="travaux")
+    add_handler(app, services.PUBLISH, export.publish, domain="travaux")
+    thread_visibility_changed.connect(services.linked_thread_visibility_changed)

@@ -7,17 +7,14 @@ no CSRF token; nothing else in this blueprint writes.
 from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, request, url_for
-from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
 from board.accounts.services import user_for_token
 from board.extensions import db
-from board.forum.models import Thread
-from board.forum.services import visible_threads
 from board.travaux import services
 from board.travaux.models import CLOSED, Incident, Service
 from board.travaux.services import TravauxError
-from board.urls import absolute
+from board.travaux.status import incident_json, public_thread_urls, status_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -38,60 +35,6 @@ def _api_error(error: APIError):
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="travaux"'
     return response
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
-def incident_json(incident: Incident, thread_urls: list[str]) -> dict:
-    last = incident.last_update
-    return {
-        "id": incident.id,
-        "kind": incident.kind,
-        "title": incident.title,
-        "status": services.current_status(incident),
-        "impact": incident.impact,
-        "services": [s.slug for s in incident.services],
-        "created_at": _iso(incident.created_at),
-        "updated_at": _iso(incident.updated_at),
-        "resolved_at": _iso(incident.resolved_at),
-        "window": {"start": _iso(incident.window_start), "end": _iso(incident.window_end)}
-        if incident.is_maintenance else None,
-        "url": absolute(url_for("travaux.incident", incident_id=incident.id)),
-        "threads": thread_urls,
-        "last_update": {"status": last.status, "created_at": _iso(last.created_at),
-                        "message": last.body_source} if last else None,
-    }
-
-
-def public_thread_urls(incident_ids: list[int]) -> dict[int, list[str]]:
-    """Addresses of the public threads linked to these incidents, in one query."""
-    urls: dict[int, list[str]] = {i: [] for i in incident_ids}
-    if not incident_ids:
-        return urls
-    stmt = visible_threads(
-        select(Thread.incident_id, Thread.id, Thread.slug)
-        .where(Thread.incident_id.in_(incident_ids)), AnonymousUserMixin()).order_by(Thread.id)
-    for incident_id, thread_id, slug in db.session.execute(stmt):
-        urls[incident_id].append(absolute(url_for("forum.thread", thread_id=thread_id,
-                                                  slug=slug)))
-    return urls
-
-
-def status_document() -> dict:
-    """The public status, shared by the API, the embed and the static export."""
-    overview = services.overview()
-    operations = overview.ongoing + overview.upcoming
-    urls = public_thread_urls([i.id for i in operations])
-    return {
-        "overall": overview.overall,
-        "page_url": absolute(url_for("travaux.status")),
-        "services": [{"slug": s.slug, "name": s.name, "status": overview.status_of(s)}
-                     for s in overview.services],
-        "ongoing": [incident_json(i, urls[i.id]) for i in overview.ongoing],
-        "upcoming": [incident_json(i, urls[i.id]) for i in overview.upcoming],
-    }
 
 
 @bp.get("/status")
@@ -178,10 +121,9 @@ def open_incident():
             impact=data.get("impact", "minor"), services=_services(data),
             message=_text(data, "message"), status=data.get("status"),
             window=(_time(data, "window_start"), _time(data, "window_end")),
-            notify=bool(data.get("notify", True)))
+            notify=bool(data.get("notify", True)), via="api")
     except TravauxError as error:
         raise _refused(error) from error
-    services.record_api_call(user, incident, "open")
     return _created(incident)
 
 
@@ -196,10 +138,9 @@ def post_update(incident_id: int):
     try:
         services.post_update(incident, user, status, _text(data, "message"),
                              reopen=bool(data.get("reopen")),
-                             notify=bool(data.get("notify", status in CLOSED)))
+                             notify=bool(data.get("notify", status in CLOSED)), via="api")
     except TravauxError as error:
         raise _refused(error) from error
-    services.record_api_call(user, incident, "update")
     return _created(incident)
 
 

@@ -19,6 +19,3 @@ def export_command(directory: str):
     click.echo(f"exported {counts['pages']} pages ({counts['incidents']} operations) "
                f"to {directory} in {counts['seconds']} s")
 
-
-def register(app) -> None:
-    app.cli.add_command(travaux)

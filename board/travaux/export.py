@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from board.clock import now
 from board.extensions import db
-from board.outbox.models import OutboxMessage
-from board.outbox.services import handler, queue
 from board.travaux.models import Incident, Service
+from board.travaux.status import status_document
+from board.visibility import GUEST
 
 log = logging.getLogger("board.export")
 _HREF = re.compile(r'((?:href|src)=")(/[^"]*)(")')
@@ -87,53 +87,58 @@ def _public_xml(xml: str) -> str:
 
 # Building -------------------------------------------------------------------------------
 
-def _page(path: str, view, depth: int, **kwargs) -> str:
+def _view(endpoint: str):
+    """The live view behind `endpoint`: the export renders pages, it imports no view."""
+    return current_app.view_functions[endpoint]
+
+
+def _page(path: str, endpoint: str, depth: int, **kwargs) -> str:
     """Render a live page as a guest, in export mode."""
     with current_app.app_context(), \
             current_app.test_request_context(path, base_url=current_app.config["BASE_URL"]):
         # A fresh app context: `g` (the banner's operations) must not outlive this page.
         g.static_export = {"generated_at": now(),
                            "public_url": current_app.config["TRAVAUX_PUBLIC_URL"]}
-        body = view(**kwargs)
+        g._login_user = GUEST  # Flask-Login's current user: the one guest of board.visibility
+        body = _view(endpoint)(**kwargs)
         html = body if isinstance(body, str) else body[0]
         return _relative_html(html, depth)
 
 
-def _feed(path: str, view, **kwargs) -> str:
+def _feed(path: str, endpoint: str, **kwargs) -> str:
     with current_app.test_request_context(path, base_url=current_app.config["BASE_URL"]):
-        response = view(**kwargs)
+        response = _view(endpoint)(**kwargs)
         return _public_xml(response.get_data(as_text=True))
 
 
 def build(target: Path) -> dict:
     """Write the whole site into `target` (a new, empty folder). Returns counts."""
-    from board.travaux import api, feeds, views
-
     (target / "incidents").mkdir(parents=True)
     (target / "feeds").mkdir()
     (target / "static").mkdir()
     pages = 0
-    (target / "index.html").write_text(_page("/travaux/", views.status, 0),
+    (target / "index.html").write_text(_page("/travaux/", "travaux.status", 0),
                                        encoding="utf-8")
     ids = db.session.scalars(select(Incident.id).order_by(Incident.id)).all()
     for incident_id in ids:
-        html = _page(f"/travaux/incidents/{incident_id}", views.incident, 1,
+        html = _page(f"/travaux/incidents/{incident_id}", "travaux.incident", 1,
                      incident_id=incident_id)
         (target / "incidents" / f"{incident_id}.html").write_text(html, encoding="utf-8")
         for fmt in ("rss", "atom"):
-            xml = _feed(f"/travaux/incidents/{incident_id}/feed.{fmt}", feeds.incident_feed,
+            xml = _feed(f"/travaux/incidents/{incident_id}/feed.{fmt}",
+                        "travaux_feeds.incident_feed",
                         incident_id=incident_id, fmt=fmt)
             (target / "incidents" / f"{incident_id}.{fmt}").write_text(xml, encoding="utf-8")
         pages += 1
     for fmt in ("rss", "atom"):
-        (target / f"feed.{fmt}").write_text(_feed(f"/travaux/feed.{fmt}", feeds.feed, fmt=fmt),
-                                           encoding="utf-8")
+        xml = _feed(f"/travaux/feed.{fmt}", "travaux_feeds.feed", fmt=fmt)
+        (target / f"feed.{fmt}").write_text(xml, encoding="utf-8")
         for slug in db.session.scalars(select(Service.slug)):
-            xml = _feed(f"/travaux/feed.{fmt}?service={slug}", feeds.feed, fmt=fmt)
+            xml = _feed(f"/travaux/feed.{fmt}?service={slug}", "travaux_feeds.feed", fmt=fmt)
             (target / "feeds" / f"{slug}.{fmt}").write_text(xml, encoding="utf-8")
     with current_app.test_request_context("/api/v1/status",
                                           base_url=current_app.config["BASE_URL"]):
-        document = api.status_document()
+        document = status_document()
     (target / "status.json").write_text(json.dumps(document, ensure_ascii=False, indent=1),
                                         encoding="utf-8")
     static = Path(current_app.static_folder)
@@ -181,27 +186,9 @@ def _swap_in(link: Path, version: Path) -> Path | None:
 
 # Republishing ---------------------------------------------------------------------------
 
-def queue_publish() -> None:
-    """Queue one publish job in the caller's transaction, unless one is already waiting.
-
-    A waiting job locked by a worker is skipped (PostgreSQL's SKIP LOCKED): it may have read
-    the database already, so this change gets a job of its own.
-    """
-    if not current_app.config["TRAVAUX_EXPORT_DIR"]:
-        return
-    waiting = db.session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.kind == "publish",
-                                       OutboxMessage.sent_at.is_(None),
-                                       OutboxMessage.failed_at.is_(None),
-                                       OutboxMessage.attempts == 0)
-        .limit(1).with_for_update(skip_locked=True))
-    if waiting is None:
-        queue("publish", {"requested_at": now().isoformat()})
-
-
-@handler("publish")
 def publish(payload: dict) -> None:
-    """The worker's half: export, then run TRAVAUX_PUBLISH_COMMAND on the folder."""
+    """The worker's half of `queue_publish` (outbox kind `publish`): export, then run
+    TRAVAUX_PUBLISH_COMMAND on the folder."""
     directory = current_app.config["TRAVAUX_EXPORT_DIR"]
     if not directory:
         log.warning("publish job without TRAVAUX_EXPORT_DIR: nothing to do")

@@ -4,7 +4,7 @@ Titles carry the state ("[Résolu] Messagerie : lenteurs"); a maintenance's wind
 text, never in the dates, which are when things were published.
 """
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -13,17 +13,15 @@ from sqlalchemy.orm import joinedload
 
 from board import feeds
 from board.extensions import db
-from board.feeds import GUEST
 from board.forum.models import Board
-from board.forum.services import visible_boards
 from board.travaux import services
-from board.travaux.api import public_thread_urls
 from board.travaux.models import Incident, IncidentUpdate, Service, incident_services
-from board.travaux.views import bp
+from board.travaux.status import public_thread_urls
 from board.urls import absolute
+from board.visibility import GUEST, visible_boards
 
+bp = Blueprint("travaux_feeds", __name__)
 FORMATS = "<any(rss,atom):fmt>"
-
 
 
 def incident_url(incident: Incident, **kwargs) -> str:
@@ -156,8 +154,8 @@ def legacy_feed():
     service = None
     if project.isascii() and project.isdigit() and 0 < int(project) < 2**31:
         service = db.session.scalar(select(Service).where(Service.legacy_id == int(project)))
-    return redirect(url_for("travaux.feed", fmt=fmt, service=service.slug if service else None),
-                    301)
+    return redirect(url_for("travaux_feeds.feed", fmt=fmt,
+                            service=service.slug if service else None), 301)
 
 
 def feed_directory() -> list[tuple[str, list[tuple[str, str, str]]]]:

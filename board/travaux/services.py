@@ -8,7 +8,6 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -16,11 +15,11 @@ from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.forum import services as forum
-from board.forum.models import Board, Thread
+from board.forum.models import PUBLIC, Board, Thread
 from board.lists import services as lists
 from board.markup import render
-from board.outbox.services import task
-from board.travaux.export import queue_publish
+from board.outbox.models import OutboxMessage
+from board.outbox.services import queue
 from board.travaux.models import (
     CLOSED,
     IMPACTS,
@@ -31,6 +30,7 @@ from board.travaux.models import (
     Service,
 )
 from board.urls import absolute
+from board.visibility import GUEST, can_see_thread
 
 # Service statuses, from best to worst.
 LEVELS = ("operational", "maintenance", "degraded", "partial_outage", "major_outage")
@@ -134,17 +134,19 @@ def discussion_board() -> Board:
     slug = current_app.config["TRAVAUX_BOARD"]
     board = db.session.scalar(select(Board).where(Board.slug == slug))
     if board is None:
-        board = forum.create_board(slug, "Travaux", visibility="public")
+        board = forum.add_board(slug, "Travaux", visibility=PUBLIC)
     return board
 
 
 def open_incident(author, *, kind: str, title: str, impact: str, services: list[Service],
                   message: str, status: str | None = None, window=(None, None),
-                  source_thread: Thread | None = None, notify: bool = False) -> Incident:
-    """Open an incident or schedule a maintenance, with its first update, in one transaction.
+                  source_thread: Thread | None = None, notify: bool = False,
+                  via: str = "site") -> Incident:
+    """Open an incident or schedule a maintenance, with its first update. Commits.
 
     A promoted report becomes its source thread; otherwise a discussion thread is opened in
-    the Travaux board, so that every incident has a place for customers to talk.
+    the Travaux board, so that every incident has a place for customers to talk. `via` says
+    in the audit log where the action came from ("site" or "api").
     """
     _check(kind, impact, status, window)
     moment = now()
@@ -162,13 +164,14 @@ def open_incident(author, *, kind: str, title: str, impact: str, services: list[
     if source_thread is not None:
         _link(incident, source_thread)
         forum.add_post(source_thread, author, relay_text(update, opening=True), official=True)
-        record(author, "incident.promote", "incident", incident.id, thread=source_thread.id)
+        record(author, "incident.promote", "incident", incident.id, thread=source_thread.id,
+               via=via)
     else:
-        thread = forum.start_thread(discussion_board(), author, incident.title,
-                                    relay_text(update, opening=True), official=True)
+        thread = forum.add_thread(discussion_board(), author, incident.title,
+                                  relay_text(update, opening=True), official=True)
         _link(incident, thread)
         incident.source_thread = thread
-        record(author, "incident.open", "incident", incident.id, kind=kind)
+        record(author, "incident.open", "incident", incident.id, kind=kind, via=via)
     _close_or_reopen(incident)
     if notify:
         _notify_list(incident, update, author)
@@ -178,8 +181,8 @@ def open_incident(author, *, kind: str, title: str, impact: str, services: list[
 
 
 def post_update(incident: Incident, author, status: str, message: str,
-                reopen: bool = False, notify: bool = False) -> IncidentUpdate:
-    """Add an update, relayed as an official post into every linked thread."""
+                reopen: bool = False, notify: bool = False, via: str = "site") -> IncidentUpdate:
+    """Add an update, relayed as an official post into every linked thread. Commits."""
     if status not in incident.statuses:
         raise TravauxError("status")
     if incident.is_closed and status not in CLOSED and not reopen:
@@ -191,7 +194,7 @@ def post_update(incident: Incident, author, status: str, message: str,
     _relay(incident, update, _close_or_reopen(incident))
     if notify:
         _notify_list(incident, update, author)
-    record(author, "incident.update", "incident", incident.id, status=status)
+    record(author, "incident.update", "incident", incident.id, status=status, via=via)
     queue_publish()
     db.session.commit()
     return update
@@ -229,6 +232,7 @@ def _relay(incident: Incident, update: IncidentUpdate, threads: list[Thread]) ->
 
 
 def linked_threads(incident: Incident) -> list[Thread]:
+    """Every thread linked to `incident`, whoever may see them (the relay reaches them all)."""
     db.session.flush()
     return db.session.scalars(select(Thread).where(Thread.incident_id == incident.id)).all()
 
@@ -255,7 +259,7 @@ def relay_text(update: IncidentUpdate, opening: bool = False) -> str:
 def _notify_list(incident: Incident, update: IncidentUpdate, author) -> None:
     """Send the update to the Travaux list: staff posting, approved by the admin's action."""
     thread = incident.source_thread
-    if thread is not None and not forum.can_see_thread(AnonymousUserMixin(), thread):
+    if thread is not None and not can_see_thread(GUEST, thread):
         thread = None  # a staff-only or hidden report stays out of a public mail
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         subject = f"{kind_label(incident.kind).capitalize()} : {incident.title} " \
@@ -270,11 +274,12 @@ def _notify_list(incident: Incident, update: IncidentUpdate, author) -> None:
 
 
 def escape_md(text: str) -> str:
+    """`text` with Markdown's special characters escaped, to quote a title in a relayed post."""
     return "".join("\\" + c if c in "\\`*_[]()<>#!|~" else c for c in text)
 
 
 def promote(thread: Thread, author, **fields) -> Incident:
-    """Turn a community report into an official incident whose source it is."""
+    """Turn a community report into an official incident whose source it is. Commits."""
     # Locked while we decide: two admins promoting at once make one incident, not two.
     db.session.refresh(thread, with_for_update=True)
     if thread.incident_id is not None:
@@ -295,7 +300,8 @@ def _touch(incident: Incident, thread: Thread) -> None:
 
 
 def link_thread(incident: Incident, thread: Thread, author) -> None:
-    """Attach a duplicate report to an incident; the thread hears where things stand."""
+    """Attach a duplicate report to an incident; the thread hears where things stand.
+    Commits."""
     if thread.incident_id == incident.id:
         return
     if thread.incident_id is not None:
@@ -309,6 +315,7 @@ def link_thread(incident: Incident, thread: Thread, author) -> None:
 
 
 def unlink_thread(incident: Incident, thread: Thread, author) -> None:
+    """Detach a thread from an incident it was linked to by mistake. Commits."""
     if thread.incident_id != incident.id:
         raise TravauxError("not-linked")
     thread.incident_id = None
@@ -319,10 +326,9 @@ def unlink_thread(incident: Incident, thread: Thread, author) -> None:
     db.session.commit()
 
 
-@task
 def follow_windows() -> int:
     """Move maintenance along its window (scheduled → in progress → completed), as updates
-    relayed like any other. Called by the worker; returns how many moved."""
+    relayed like any other. A worker task; commits, and returns how many moved."""
     moved = 0
     stmt = select(Incident).where(Incident.kind == "maintenance", Incident.resolved_at.is_(None),
                                   Incident.status_manual.is_(False))
@@ -344,7 +350,7 @@ def follow_windows() -> int:
 
 
 def save_service(service: Service | None, author, **fields) -> Service:
-    """Create or change a service (an admin action, in the audit log)."""
+    """Create or change a service (an admin action, in the audit log). Commits."""
     for column, code in ((Service.slug, "slug-taken"), (Service.legacy_id, "legacy-taken")):
         value = fields.get(column.key)
         taken = value is not None and db.session.scalar(select(Service.id).where(column == value))
@@ -365,9 +371,9 @@ def save_service(service: Service | None, author, **fields) -> Service:
     return service
 
 
-@forum.thread_moved.connect
-def _linked_thread_moved(thread: Thread) -> None:
-    """A linked thread hidden, shown or moved changes its incident's items (they list it)."""
+def linked_thread_visibility_changed(thread: Thread) -> None:
+    """A linked thread hidden, shown or moved changes its incident's items (they list it).
+    Receives the forum's `thread_visibility_changed`, in the forum's transaction."""
     if thread.incident_id is not None:
         incident = db.session.get(Incident, thread.incident_id)
         incident.updated_at = now()
@@ -400,22 +406,43 @@ LEVEL_LABELS = {"operational": _l("Operational"), "maintenance": _l("Under maint
 
 # Each translates the one label asked for: these run thousands of times in an export.
 def status_label(status: str) -> str:
+    """The words for an operation's status, in the current language."""
     return str(STATUS_LABELS[status])
 
 
 def impact_label(impact: str) -> str:
+    """The words for an impact, in the current language."""
     return str(IMPACT_LABELS[impact])
 
 
 def kind_label(kind: str) -> str:
+    """"incident" or "maintenance", in the current language."""
     return _("maintenance") if kind == "maintenance" else _("incident")
 
 
 def level_label(level: str) -> str:
+    """The words for a service status level, in the current language."""
     return str(LEVEL_LABELS[level])
 
 
-def record_api_call(user, incident: Incident, action: str) -> None:
-    """API calls go to the audit log too, marked as such."""
-    record(user, f"api.{action}", "incident", incident.id)
-    db.session.commit()
+# Republishing the independent status site --------------------------------------------------
+
+PUBLISH = "publish"
+
+
+def queue_publish() -> None:
+    """Queue one publish job in the caller's transaction, unless one is already waiting.
+
+    A waiting job locked by a worker is skipped (PostgreSQL's SKIP LOCKED): it may have read
+    the database already, so this change gets a job of its own.
+    """
+    if not current_app.config["TRAVAUX_EXPORT_DIR"]:
+        return
+    waiting = db.session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.kind == PUBLISH,
+                                       OutboxMessage.sent_at.is_(None),
+                                       OutboxMessage.failed_at.is_(None),
+                                       OutboxMessage.attempts == 0)
+        .limit(1).with_for_update(skip_locked=True))
+    if waiting is None:
+        queue(PUBLISH, {"requested_at": now().isoformat()})

@@ -22,11 +22,11 @@ from board.clock import now
 from board.extensions import db
 from board.forum.forms import ActionForm
 from board.forum.models import Affected, Thread
-from board.forum.services import visible_threads
 from board.permissions import role_required
 from board.travaux import forms, services
 from board.travaux.models import Incident, IncidentUpdate, Service
 from board.travaux.services import TravauxError
+from board.visibility import visible_threads
 
 bp = Blueprint("travaux", __name__)
 

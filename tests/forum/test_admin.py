@@ -2,7 +2,8 @@
 
 from sqlalchemy import select
 
-from board.accounts.models import AuditLog, User
+from board.accounts.models import User
+from board.audit import AuditLog
 from board.extensions import db
 from board.forum.models import Board
 from tests.factories import make_board, make_user
@@ -15,7 +16,7 @@ def test_admin_creates_and_edits_a_board(client, login_as):
         "position": "4", "visibility": "staff"})
     assert response.status_code == 302
     board = db.session.scalar(select(Board).where(Board.slug == "bases-de-donnees"))
-    assert board.is_staff_only and board.position == 4
+    assert board.visibility == "staff" and board.position == 4
     client.form(f"/admin/boards/{board.id}", {
         "name": "Bases de données", "slug": "bdd", "description": "MySQL et PostgreSQL",
         "position": "4", "visibility": "public"})

@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from board.accounts.models import AuditLog
+from board.audit import AuditLog
 from board.extensions import db
 from board.forum.models import Board, Post, Thread
 from tests.factories import make_board, make_thread

@@ -17,7 +17,14 @@ from board.accounts.models import User
 from board.clock import now
 from board.extensions import db
 from board.outbox.models import OutboxMessage
-from board.outbox.services import HANDLERS, MAX_DELAY, deliver_due, queue, queue_mail
+from board.outbox.services import (
+    MAX_DELAY,
+    Registered,
+    deliver_due,
+    queue,
+    queue_mail,
+    registry,
+)
 from tests.factories import make_user
 
 CONFIRM_URL = "http://board.test/confirm/x"
@@ -119,8 +126,8 @@ def test_rolled_back_transaction_sends_nothing(app, smtp_server):
 def test_mail_is_committed_with_the_change_that_caused_it(app, smtp_server):
     """A rolled-back change takes its mail with it; a committed one sends it."""
     with app.test_request_context():
-        user = accounts.create_user("ghost@example.org", "Ghost", "correct horse battery")
-        accounts.send_confirmation(user)
+        user = accounts.add_user("ghost@example.org", "Ghost", "correct horse battery")
+        queue_mail(user.email, "confirm", None, user=user, url="http://board.test/confirm/x")
     db.session.rollback()
     assert deliver_due() == NOTHING
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
@@ -289,9 +296,9 @@ def test_deliver_due_respects_the_limit(app, smtp_server):
 
 def test_registered_handler_runs_in_the_row_transaction(app, monkeypatch):
     def publish(payload):
-        accounts.create_user(payload["email"], "Published", "correct horse battery")
+        accounts.add_user(payload["email"], "Published", "correct horse battery")
 
-    monkeypatch.setitem(HANDLERS, "publish", publish)
+    monkeypatch.setitem(registry().handlers, "publish", Registered(publish, "tests", "publish"))
     queued = queue("publish", {"email": "published@example.org"})
     db.session.commit()
     assert deliver_due() == {"sent": 1, "retry": 0, "failed": 0}
@@ -304,7 +311,7 @@ def test_handler_whose_sql_fails_is_retried_and_does_not_block_the_outbox(app, s
     def broken(payload):
         db.session.execute(text("SELECT * FROM no_such_table"))
 
-    monkeypatch.setitem(HANDLERS, "broken", broken)
+    monkeypatch.setitem(registry().handlers, "broken", Registered(broken, "tests", "broken"))
     poison = queue("broken", {})
     unknown = queue("no-such-kind", {})
     queue_plain("after@example.org")

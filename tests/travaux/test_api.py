@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from board.accounts import services as accounts
-from board.accounts.models import ApiToken, AuditLog
+from board.accounts.models import ApiToken
+from board.audit import AuditLog
 from board.clock import now, travel
 from board.extensions import db
 from board.forum import services as forum
@@ -246,10 +247,10 @@ def test_token_opens_an_incident_with_its_thread_and_audit_row(client, app, admi
     first = db.session.scalar(select(Post).where(Post.thread_id == thread.id))
     assert first.official and first.author_id == admin.id
     assert "<strong>retardés</strong>" in first.body_html
-    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "api.open"))
-    assert audit is not None
-    assert (audit.actor_id, audit.target_type, audit.target_id) == (
-        admin.id, "incident", incident.id)
+    # One audit row for the call, written with the incident, saying it came from the API.
+    audit = db.session.scalars(select(AuditLog).where(AuditLog.target_type == "incident")).all()
+    assert [(a.action, a.actor_id, a.target_type, a.target_id, a.details["via"])
+            for a in audit] == [("incident.open", admin.id, "incident", incident.id, "api")]
     # The token says when it was last used.
     assert db.session.scalar(select(ApiToken.last_used_at)) is not None
     assert status_of(client)["ongoing"][0]["id"] == incident.id
@@ -294,9 +295,9 @@ def test_update_is_relayed_into_every_linked_thread(client, admin, token, web):
         last = db.session.scalar(select(Post).where(Post.thread_id == thread.id)
                                  .order_by(Post.id.desc()))
         assert last.official and "<em>disque</em>" in last.body_html
-    assert db.session.scalar(select(func.count()).select_from(AuditLog)
-                             .where(AuditLog.action == "api.update",
-                                    AuditLog.target_id == incident.id)) == 1
+    updates = db.session.scalars(select(AuditLog).where(AuditLog.action == "incident.update",
+                                                        AuditLog.target_id == incident.id))
+    assert [a.details["via"] for a in updates] == ["api"]
 
 
 def count_official(incident) -> int:

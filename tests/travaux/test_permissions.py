@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from board.accounts import services as accounts
-from board.accounts.models import AuditLog
+from board.audit import AuditLog
 from board.extensions import db
 from board.forum.models import Affected, Post, Thread
 from board.travaux.models import Incident, IncidentUpdate, Service

@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from board.accounts.models import AuditLog
+from board.audit import AuditLog
 from board.extensions import db
 from board.forum.models import Affected, Post, Thread, Watch
 from board.travaux.models import Incident, Service
