@@ -22,7 +22,14 @@ from board.markup import render
 from board.outbox.services import queue, queue_mail
 from board.permissions import has_role, is_staff
 from board.urls import absolute
-from board.visibility import can_see_post, can_see_thread, shown, visible_posts
+from board.visibility import (
+    GUEST,
+    can_see_board,
+    can_see_post,
+    can_see_thread,
+    shown,
+    visible_posts,
+)
 
 # Sent when a thread appears to guests or disappears from them (hidden, shown, moved across
 # visibilities), in the caller's transaction: domains that list it elsewhere (Travaux lists
@@ -77,6 +84,7 @@ def _recount(thread: Thread) -> None:
 # Writing ------------------------------------------------------------------------------
 
 def slugify(text: str, fallback: str = "sujet") -> str:
+    """The readable part of a thread's address: ASCII, lower case, dashes."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:80].rstrip("-") or fallback
@@ -316,7 +324,7 @@ def move(thread: Thread, target: Board, actor) -> None:
         return
     thread.board = target
     thread.changed_at = now()
-    if source.visibility != target.visibility:
+    if can_see_board(GUEST, source) != can_see_board(GUEST, target):
         thread_visibility_changed.send(thread)
     record(actor, "thread.move", "thread", thread.id, source=source.slug, target=target.slug)
     _recount_board(source)

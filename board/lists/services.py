@@ -42,7 +42,8 @@ class ListError(ValueError):
 
 
 def ensure_lists() -> None:
-    """Create the default lists that are missing (the migrations do it on a fresh install)."""
+    """Create the default lists that are missing (the migrations do it on a fresh install).
+    Commits."""
     existing = set(db.session.scalars(select(MailingList.slug)))
     for slug, name, position, description in DEFAULT_LISTS:
         if slug not in existing:
@@ -52,10 +53,12 @@ def ensure_lists() -> None:
 
 
 def all_lists() -> list[MailingList]:
+    """Every list, in the order of the subscription form."""
     return db.session.scalars(select(MailingList).order_by(MailingList.position)).all()
 
 
 def get_list(slug: str) -> MailingList | None:
+    """The list named `slug`, or None."""
     return db.session.scalar(select(MailingList).where(MailingList.slug == slug))
 
 
@@ -65,6 +68,7 @@ def _domain() -> str:
 
 
 def posting_address(mailing_list: MailingList) -> str:
+    """The address that posts to the list by mail (held for approval)."""
     return f"{mailing_list.slug}@{_domain()}"
 
 
@@ -90,7 +94,7 @@ def _subscription(mailing_list: MailingList, email: str) -> Subscription | None:
 
 def subscribe(email: str, lists: list[MailingList], locale: str | None, user=None) -> None:
     """Ask to join `lists`: one confirmation mail per list not yet joined. The caller shows the
-    same answer whatever the address's state, so nobody learns who is subscribed."""
+    same answer whatever the address's state, so nobody learns who is subscribed. Commits."""
     email = _normalize(email)
     for mailing_list in lists:
         subscription = _subscription(mailing_list, email)
@@ -117,7 +121,7 @@ def subscribe(email: str, lists: list[MailingList], locale: str | None, user=Non
 
 
 def confirm(secret: str) -> Subscription:
-    """Follow a confirmation link: single use, and only within LIST_CONFIRM_DAYS."""
+    """Follow a confirmation link: single use, and only within LIST_CONFIRM_DAYS. Commits."""
     subscription = db.session.scalar(select(Subscription).where(
         Subscription.confirm_hash == _hash(secret)))
     if subscription is None:
@@ -133,10 +137,12 @@ def confirm(secret: str) -> Subscription:
 
 
 def subscription_for_token(token: str) -> Subscription | None:
+    """The subscription behind an unsubscribe link's token, or None."""
     return db.session.scalar(select(Subscription).where(Subscription.token == token))
 
 
 def unsubscribe(subscription: Subscription) -> None:
+    """End a subscription (the link in every mail, or RFC 8058's one-click POST). Commits."""
     if subscription.status != "unsubscribed":
         subscription.status = "unsubscribed"
         subscription.unsubscribed_at = now()
@@ -152,7 +158,8 @@ def member_subscriptions(user) -> dict[int, Subscription]:
 
 
 def set_member_subscriptions(user, slugs: set[str], locale: str | None = None) -> None:
-    """A member's confirmed address needs no second confirmation: changes apply at once."""
+    """A member's confirmed address needs no second confirmation: changes apply at once.
+    Commits."""
     if not user.is_confirmed:
         raise ListError("unconfirmed")
     current = member_subscriptions(user)
@@ -173,7 +180,8 @@ def set_member_subscriptions(user, slugs: set[str], locale: str | None = None) -
 
 
 def follow_email_change(user, old_email: str) -> None:
-    """Move a member's subscriptions to their new, confirmed address (caller commits)."""
+    """Move a member's subscriptions to their new, confirmed address, in the caller's
+    transaction (the email change)."""
     rows = db.session.scalars(select(Subscription).where(
         or_(Subscription.user_id == user.id, Subscription.email == old_email))).all()
     for subscription in rows:
@@ -194,7 +202,7 @@ def follow_email_change(user, old_email: str) -> None:
 # Messages -------------------------------------------------------------------------------
 
 def compose(mailing_list: MailingList, author, subject: str, body: str) -> ListMessage:
-    """A message written on the site by an admin: held like any other."""
+    """A message written on the site by an admin: held like any other. Commits."""
     message = ListMessage(list=mailing_list, subject=subject.strip(), body_source=body,
                           body_html=render(body), origin="compose", author_id=author.id,
                           author_name=author.name, author_email=author.email)
@@ -204,7 +212,7 @@ def compose(mailing_list: MailingList, author, subject: str, body: str) -> ListM
 
 
 def hold_mail(mailing_list: MailingList, sender: str, subject: str, body: str) -> ListMessage:
-    """A message received by mail from an allowed sender: held for approval."""
+    """A message received by mail from an allowed sender: held for approval. Commits."""
     if not subject.strip():
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
             subject = _("(no subject)")
@@ -228,6 +236,7 @@ def plain_address(line: str) -> str | None:
 
 
 def is_allowed_sender(mailing_list: MailingList, email: str) -> bool:
+    """Whether `email` may post to the list by mail."""
     return db.session.scalar(select(AllowedSender.id).where(
         AllowedSender.list_id == mailing_list.id,
         AllowedSender.email == _normalize(email))) is not None
@@ -246,7 +255,8 @@ def _decide(message: ListMessage, admin, status: str) -> None:
 
 
 def approve(message: ListMessage, admin) -> None:
-    """Approve a held message: it fans out through the outbox, and its author is told."""
+    """Approve a held message: it fans out through the outbox, and its author is told.
+    Commits."""
     _decide(message, admin, "approved")
     queue("list_fanout", {"message_id": message.id})
     _tell_author(message, admin)
@@ -255,6 +265,7 @@ def approve(message: ListMessage, admin) -> None:
 
 
 def reject(message: ListMessage, admin, reason: str) -> None:
+    """Reject a held message with a reason its author is told. Commits."""
     _decide(message, admin, "rejected")
     message.reason = reason.strip()
     _tell_author(message, admin)
@@ -268,8 +279,9 @@ def _tell_author(message: ListMessage, admin) -> None:
                    archive=absolute(url_for("lists.archive", slug=message.list.slug)))
 
 
-def post_notice(slug: str, author, subject: str, body: str) -> ListMessage | None:
-    """Staff posting (a Travaux notice): the admin's action is the approval. Caller commits."""
+def add_notice(slug: str, author, subject: str, body: str) -> ListMessage | None:
+    """Staff posting (a Travaux notice), in the caller's transaction: the admin's action is
+    the approval."""
     mailing_list = get_list(slug)
     if mailing_list is None:
         return None
@@ -325,7 +337,7 @@ def _render_list_mail(message: ListMessage, locale: str) -> Mail:
 
 
 def update_settings(mailing_list: MailingList, admin, description: str, senders: list[str]):
-    """Change a list's description and the addresses allowed to post to it."""
+    """Change a list's description and the addresses allowed to post to it. Commits."""
     mailing_list.description = description.strip()
     wanted = {_normalize(s) for s in senders if s.strip()}
     for sender in list(mailing_list.senders):

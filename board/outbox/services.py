@@ -138,7 +138,7 @@ def run_tasks() -> None:
 
 
 def deliver_due(limit: int | None = None) -> dict:
-    """Deliver every due row (at most `limit`), one transaction per row. Returns counts."""
+    """Deliver every due row (at most `limit`); commits once per row. Returns counts."""
     config = current_app.config
     sender = make_sender(config["SMTP_URL"])
     counts = {"sent": 0, "retry": 0, "failed": 0}

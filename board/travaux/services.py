@@ -81,6 +81,7 @@ class Overview:
 
 
 def operation_level(incident: Incident) -> str:
+    """The service status an open operation causes: its impact, or "maintenance"."""
     return "maintenance" if incident.is_maintenance else IMPACT_LEVEL[incident.impact]
 
 
@@ -270,7 +271,7 @@ def _notify_list(incident: Incident, update: IncidentUpdate, author) -> None:
             links.append(_("Talk about it with the community: %(url)s", url=absolute(
                 url_for("forum.thread", thread_id=thread.id, slug=thread.slug))))
     body = update.body_source + "\n\n" + "\n\n".join(links)
-    lists.post_notice("travaux", author, subject, body)
+    lists.add_notice("travaux", author, subject, body)
 
 
 def escape_md(text: str) -> str:
