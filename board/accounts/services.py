@@ -1,4 +1,6 @@
-"""Account operations: registration, confirmation, login, password and email changes, audit."""
+"""Account operations: registration, confirmation, login, password and email changes, API
+tokens. Public functions that end a unit of work commit and say so; `add_user` works in the
+caller's transaction."""
 
 import hashlib
 import hmac

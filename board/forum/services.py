@@ -1,7 +1,9 @@
 """Forum operations: opening threads, replying, editing, hiding, moderating.
 
-Each public function is one unit of work: it changes the rows, keeps the counters right,
-writes the audit log for staff actions, and commits.
+A public function that says "Commits." is one unit of work: it changes the rows, keeps the
+counters right, writes the audit log for staff actions, and commits. `add_thread`, `add_post`
+and `add_board` work in the caller's transaction (Travaux opens and relays with them). What a
+viewer may see is board/visibility.py's to say.
 """
 
 import re

@@ -19,7 +19,19 @@ from sqlalchemy import or_, select, update
 from board.audit import record
 from board.clock import now
 from board.extensions import db
-from board.lists.models import AllowedSender, ListMessage, MailingList, Subscription
+from board.lists.models import (
+    ACTIVE,
+    APPROVED,
+    HELD,
+    PENDING,
+    REJECTED,
+    SENT,
+    UNSUBSCRIBED,
+    AllowedSender,
+    ListMessage,
+    MailingList,
+    Subscription,
+)
 from board.markup import render
 from board.outbox.services import Mail, queue, queue_mail, queue_many, render_mail
 from board.urls import absolute
@@ -102,12 +114,12 @@ def subscribe(email: str, lists: list[MailingList], locale: str | None, user=Non
             subscription = Subscription(list=mailing_list, email=email,
                                         token=secrets.token_urlsafe(32))
             db.session.add(subscription)
-        elif subscription.status == "active":
+        elif subscription.status == ACTIVE:
             continue
-        elif (subscription.status == "pending" and subscription.confirm_sent_at
+        elif (subscription.status == PENDING and subscription.confirm_sent_at
               and now() - subscription.confirm_sent_at < RESEND_DELAY):
             continue  # a confirmation went out moments ago: no mail bombing through us
-        subscription.status = "pending"
+        subscription.status = PENDING
         subscription.locale = locale
         if user is not None and user.email == email:
             subscription.user_id = user.id
@@ -129,7 +141,7 @@ def confirm(secret: str) -> Subscription:
     age = now() - subscription.confirm_sent_at
     if age > timedelta(days=current_app.config["LIST_CONFIRM_DAYS"]):
         raise ListError("expired")
-    subscription.status = "active"
+    subscription.status = ACTIVE
     subscription.confirmed_at = now()
     subscription.confirm_hash = None
     db.session.commit()
@@ -143,8 +155,8 @@ def subscription_for_token(token: str) -> Subscription | None:
 
 def unsubscribe(subscription: Subscription) -> None:
     """End a subscription (the link in every mail, or RFC 8058's one-click POST). Commits."""
-    if subscription.status != "unsubscribed":
-        subscription.status = "unsubscribed"
+    if subscription.status != UNSUBSCRIBED:
+        subscription.status = UNSUBSCRIBED
         subscription.unsubscribed_at = now()
         subscription.confirm_hash = None
     db.session.commit()
@@ -166,16 +178,16 @@ def set_member_subscriptions(user, slugs: set[str], locale: str | None = None) -
     for mailing_list in all_lists():
         subscription = current.get(mailing_list.id)
         wanted = mailing_list.slug in slugs
-        if wanted and (subscription is None or subscription.status != "active"):
+        if wanted and (subscription is None or subscription.status != ACTIVE):
             if subscription is None:
                 subscription = Subscription(list=mailing_list, email=user.email,
                                             token=secrets.token_urlsafe(32))
                 db.session.add(subscription)
-            subscription.status, subscription.confirmed_at = "active", now()
+            subscription.status, subscription.confirmed_at = ACTIVE, now()
             subscription.user_id, subscription.locale = user.id, user.locale or locale
             subscription.confirm_hash = None
-        elif not wanted and subscription is not None and subscription.status != "unsubscribed":
-            subscription.status, subscription.unsubscribed_at = "unsubscribed", now()
+        elif not wanted and subscription is not None and subscription.status != UNSUBSCRIBED:
+            subscription.status, subscription.unsubscribed_at = UNSUBSCRIBED, now()
     db.session.commit()
 
 
@@ -188,13 +200,13 @@ def follow_email_change(user, old_email: str) -> None:
         clash = _subscription(subscription.list, user.email)
         if clash is not None and clash.id != subscription.id:
             # The new address was already on this list: keep one row, the more engaged one.
-            if clash.status != "active" and subscription.status == "active":
-                clash.status, clash.confirmed_at = "active", subscription.confirmed_at
+            if clash.status != ACTIVE and subscription.status == ACTIVE:
+                clash.status, clash.confirmed_at = ACTIVE, subscription.confirmed_at
             clash.user_id = user.id
             db.session.delete(subscription)
             continue
         subscription.email, subscription.user_id = user.email, user.id
-        if subscription.status != "active":
+        if subscription.status != ACTIVE:
             # A link mailed to the old address must not subscribe the new one.
             subscription.confirm_hash = None
 
@@ -246,7 +258,7 @@ def _decide(message: ListMessage, admin, status: str) -> None:
     """Move a held message to `status`: one conditional UPDATE, so that of two admins
     deciding at the same moment, exactly one wins and the other is told it is decided."""
     decided = db.session.execute(
-        update(ListMessage).where(ListMessage.id == message.id, ListMessage.status == "held")
+        update(ListMessage).where(ListMessage.id == message.id, ListMessage.status == HELD)
         .values(status=status, decided_at=now(), decided_by_id=admin.id))
     if decided.rowcount != 1:
         db.session.rollback()
@@ -257,7 +269,7 @@ def _decide(message: ListMessage, admin, status: str) -> None:
 def approve(message: ListMessage, admin) -> None:
     """Approve a held message: it fans out through the outbox, and its author is told.
     Commits."""
-    _decide(message, admin, "approved")
+    _decide(message, admin, APPROVED)
     queue("list_fanout", {"message_id": message.id})
     _tell_author(message, admin)
     record(admin, "list.approve", "list_message", message.id, list=message.list.slug)
@@ -266,7 +278,7 @@ def approve(message: ListMessage, admin) -> None:
 
 def reject(message: ListMessage, admin, reason: str) -> None:
     """Reject a held message with a reason its author is told. Commits."""
-    _decide(message, admin, "rejected")
+    _decide(message, admin, REJECTED)
     message.reason = reason.strip()
     _tell_author(message, admin)
     record(admin, "list.reject", "list_message", message.id, list=message.list.slug)
@@ -288,7 +300,7 @@ def add_notice(slug: str, author, subject: str, body: str) -> ListMessage | None
     message = ListMessage(list=mailing_list, subject=subject, body_source=body,
                           body_html=render(body), origin="travaux", author_id=author.id,
                           author_name=author.name, author_email=author.email,
-                          status="approved", decided_at=now(), decided_by_id=author.id)
+                          status=APPROVED, decided_at=now(), decided_by_id=author.id)
     db.session.add(message)
     db.session.flush()
     queue("list_fanout", {"message_id": message.id})
@@ -301,12 +313,12 @@ def fan_out(payload: dict) -> None:
     own unsubscribe link, queued in one go."""
     # Locked: two workers must never fan the same message out twice.
     message = db.session.get(ListMessage, payload["message_id"], with_for_update=True)
-    if message is None or message.status != "approved":
+    if message is None or message.status != APPROVED:
         return
     mailing_list = message.list
     recipients = db.session.execute(select(
         Subscription.email, Subscription.token, Subscription.locale).where(
-        Subscription.list_id == mailing_list.id, Subscription.status == "active")).all()
+        Subscription.list_id == mailing_list.id, Subscription.status == ACTIVE)).all()
     archive = "<" + absolute(url_for("lists.archive", slug=mailing_list.slug)) + ">"
     rendered: dict[str, Mail] = {}
     mails = []
@@ -325,7 +337,7 @@ def fan_out(payload: dict) -> None:
                      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                      "List-Post": "NO", "List-Archive": archive, "Precedence": "list"}))
     message.recipients = queue_many(mails)
-    message.status, message.sent_at = "sent", now()
+    message.status, message.sent_at = SENT, now()
 
 
 def _render_list_mail(message: ListMessage, locale: str) -> Mail:

@@ -10,7 +10,7 @@ from board import feeds
 from board.extensions import csrf, db, limiter
 from board.i18n import select_locale
 from board.lists import forms, services
-from board.lists.models import ListMessage, MailingList
+from board.lists.models import HELD, ListMessage, MailingList
 from board.lists.services import ListError
 from board.permissions import role_required
 from board.urls import absolute
@@ -149,9 +149,9 @@ def compose(slug: str):
 @bp.get("/held")
 @role_required("admin")
 def held():
-    messages = db.session.scalars(select(ListMessage).where(ListMessage.status == "held")
+    messages = db.session.scalars(select(ListMessage).where(ListMessage.status == HELD)
                                   .order_by(ListMessage.created_at)).all()
-    recent = db.session.scalars(select(ListMessage).where(ListMessage.status != "held")
+    recent = db.session.scalars(select(ListMessage).where(ListMessage.status != HELD)
                                 .order_by(ListMessage.id.desc()).limit(20)).all()
     return render_template("lists/held.html", messages=messages, recent=recent,
                            reject_form=forms.RejectForm(formdata=None))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from board.accounts.services import user_for_token
 from board.extensions import db
 from board.travaux import services
-from board.travaux.models import CLOSED, Incident, Service
+from board.travaux.models import CLOSED, INCIDENT, KINDS, Incident, Service
 from board.travaux.services import TravauxError
 from board.travaux.status import incident_json, public_thread_urls, status_document
 
@@ -112,8 +112,8 @@ def _refused(error: TravauxError):
 def open_incident():
     user = _admin_from_token()
     data = _json_body()
-    kind = data.get("kind", "incident")
-    if kind not in ("incident", "maintenance"):
+    kind = data.get("kind", INCIDENT)
+    if kind not in KINDS:
         raise APIError(422, "invalid", "'kind' is incident or maintenance.", {"kind": kind})
     try:
         incident = services.open_incident(

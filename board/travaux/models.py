@@ -15,7 +15,8 @@ from board.extensions import db
 from board.forum.models import Thread
 from board.types import UTCDateTime
 
-KINDS = ("incident", "maintenance")
+INCIDENT, MAINTENANCE = "incident", "maintenance"
+KINDS = (INCIDENT, MAINTENANCE)
 IMPACTS = ("none", "minor", "major", "critical")
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 MAINTENANCE_STATUSES = ("scheduled", "in_progress", "completed")
@@ -46,7 +47,7 @@ class Incident(db.Model):
     __table_args__ = (Index("ix_incidents_open", "resolved_at", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(12), default="incident")
+    kind: Mapped[str] = mapped_column(String(12), default=INCIDENT)
     title: Mapped[str] = mapped_column(String(150))
     impact: Mapped[str] = mapped_column(String(10), default="minor")
     status: Mapped[str] = mapped_column(String(16))
@@ -76,7 +77,7 @@ class Incident(db.Model):
 
     @property
     def is_maintenance(self) -> bool:
-        return self.kind == "maintenance"
+        return self.kind == MAINTENANCE
 
     @property
     def is_closed(self) -> bool:

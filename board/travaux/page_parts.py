@@ -1,6 +1,7 @@
-"""What Travaux adds to every page: the banner of ongoing operations, the incident box of a
-linked thread, the notice above the new-thread form. The forum's templates call these when
-they exist, so the forum never imports Travaux."""
+"""Page parts Travaux adds to the forum's pages: the banner of ongoing operations, the
+incident box of a linked thread, the notice above the new-thread form. They are Jinja globals
+registered by Travaux's init_app; the forum's templates call them when they exist, so the
+forum never imports Travaux."""
 
 from flask import g, render_template
 from flask_login import current_user
@@ -45,6 +46,7 @@ def thread_box(thread) -> Markup:
 
 
 def init_app(app) -> None:
+    """The page parts and Travaux's labels, as Jinja globals."""
     app.jinja_env.globals.update(
         travaux_banner=banner, travaux_thread_box=thread_box, travaux_ongoing_notice=ongoing_notice,
         status_label=services.status_label, impact_label=services.impact_label,

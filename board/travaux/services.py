@@ -1,5 +1,8 @@
 """Travaux operations: opening incidents, posting updates, promoting and linking reports,
-and deriving what every service's status is right now."""
+deriving what every service's status is right now, and queueing the static site's publish.
+
+Operations commit and say so; relayed posts and list notices are written in the operation's
+own transaction, through the forum's and the lists' `add_*` helpers."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +27,7 @@ from board.travaux.models import (
     CLOSED,
     IMPACTS,
     INCIDENT_STATUSES,
+    MAINTENANCE,
     MAINTENANCE_STATUSES,
     Incident,
     IncidentUpdate,
@@ -120,11 +124,11 @@ def overview(with_services: bool = True) -> Overview:
 def _check(kind: str, impact: str, status: str | None, window) -> None:
     if impact not in IMPACTS:
         raise TravauxError("impact")
-    allowed = MAINTENANCE_STATUSES if kind == "maintenance" else INCIDENT_STATUSES
+    allowed = MAINTENANCE_STATUSES if kind == MAINTENANCE else INCIDENT_STATUSES
     if status is not None and status not in allowed:
         raise TravauxError("status")
     start, end = window
-    if kind == "maintenance" and not (start and end):
+    if kind == MAINTENANCE and not (start and end):
         raise TravauxError("window-missing")
     if start and end and end <= start:
         raise TravauxError("window-order")
@@ -155,7 +159,7 @@ def open_incident(author, *, kind: str, title: str, impact: str, services: list[
                         window_start=window[0], window_end=window[1], created_at=moment,
                         updated_at=moment, source_thread=source_thread, status="")
     incident.services = list(services)
-    if kind == "maintenance":
+    if kind == MAINTENANCE:
         incident.status = status or window_status(incident, moment)
         incident.status_manual = status is not None and status != window_status(incident, moment)
     else:
@@ -331,7 +335,7 @@ def follow_windows() -> int:
     """Move maintenance along its window (scheduled → in progress → completed), as updates
     relayed like any other. A worker task; commits, and returns how many moved."""
     moved = 0
-    stmt = select(Incident).where(Incident.kind == "maintenance", Incident.resolved_at.is_(None),
+    stmt = select(Incident).where(Incident.kind == MAINTENANCE, Incident.resolved_at.is_(None),
                                   Incident.status_manual.is_(False))
     for incident in db.session.scalars(stmt).all():
         status = window_status(incident)
@@ -418,7 +422,7 @@ def impact_label(impact: str) -> str:
 
 def kind_label(kind: str) -> str:
     """"incident" or "maintenance", in the current language."""
-    return _("maintenance") if kind == "maintenance" else _("incident")
+    return _("maintenance") if kind == MAINTENANCE else _("incident")
 
 
 def level_label(level: str) -> str:
