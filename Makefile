@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PO := $(wildcard board/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test lint translations-extract translations-update worker clean
+.PHONY: install run test lint bench translations-extract translations-update worker clean
 
 install: $(VENV)/.installed $(MO)
 
@@ -32,6 +32,12 @@ worker: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Throughput as a share of a bare Flask app, worker memory, latencies at two sizes (bench/run.py).
+# BENCH_DB=postgresql://... for PostgreSQL, BENCH_SIZE=large for 1,000,000 posts, BENCH_QUICK=1.
+bench: install
+	BENCH_DB="$(BENCH_DB)" BENCH_SIZE="$(BENCH_SIZE)" BENCH_QUICK="$(BENCH_QUICK)" \
+	  $(BIN)/python bench/run.py
 
 lint: install
 	$(BIN)/ruff check board tests

@@ -9,6 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from board import (
     accounts,
+    bench,
     config,
     demo,
     errors,
@@ -54,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     forum.init_app(app)       # boards, threads, posts
     travaux.init_app(app)     # status, incidents, the API, the static site
     demo.init_app(app)        # `flask demo`
+    bench.init_app(app)       # `flask bench seed`
 
     visibility.init_app(app)  # who sees what, for templates; the one GUEST
     i18n.init_app(app)        # languages, dates, the language switch
