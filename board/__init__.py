@@ -69,6 +69,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     travaux_cli.register(app)
     lists_cli.register(app)
     travaux_hooks.init_app(app)
+    from board import ops  # operations commands and checks: above every domain
+
+    ops.init_app(app)
 
     from board import demo
 

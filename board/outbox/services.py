@@ -61,6 +61,9 @@ def _claim_one():
 HANDLERS = {}
 # Periodic work other domains hand to the worker (Travaux moves maintenance along its window).
 TASKS = []
+# Called with each row just delivered, before its transaction commits; must not raise
+# (board.ops keeps a journal of deliveries outside the database, for restores).
+DELIVERED = []
 
 
 def task(func):
@@ -124,6 +127,8 @@ def _deliver(message: OutboxMessage, sender, config) -> str:
         log.warning("outbox %s failed (attempt %s), retry in %ss: %s",
                     message.id, message.attempts, delay, message.last_error)
         return "retry"
+    for delivered in DELIVERED:
+        delivered(message)
     message.attempts += 1
     message.sent_at = now()
     message.last_error = None
