@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from board.ops.backup import BackupError, make_backup
 from board.ops.doctor import ERROR, run_checks
@@ -10,6 +11,7 @@ from board.ops.workers import expected_web_workers
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("directory", type=click.Path(file_okay=False))
 def backup(directory: str):
     """Back the database up into DIRECTORY (safe while the site runs), with a manifest."""
@@ -27,6 +29,7 @@ def backup(directory: str):
 
 
 @click.command("reconcile-outbox")
+@with_appcontext
 @click.argument("journals", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 def reconcile_outbox(journals: tuple[str, ...]):
     """After a restore: mark as sent what the delivery JOURNALS say already went out
@@ -49,6 +52,7 @@ def reconcile_outbox(journals: tuple[str, ...]):
 
 
 @click.command("doctor")
+@with_appcontext
 @click.option("--workers", type=click.IntRange(min=1),
               help="Web workers you run (default: from GUNICORN_CMD_ARGS or WEB_CONCURRENCY).")
 def doctor(workers: int | None):
