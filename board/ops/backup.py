@@ -150,7 +150,7 @@ def _pg_dump(url, target: Path) -> dict:
             done = subprocess.run(
                 [program, "--format=custom", f"--snapshot={snapshot}", f"--file={target}"],
                 env=pg_environment(url), capture_output=True, text=True, timeout=6 * 3600)
-        except OSError as error:
+        except (OSError, subprocess.SubprocessError) as error:
             raise BackupError(f"pg_dump could not run: {error}") from None
         conn.rollback()
     if done.returncode != 0:

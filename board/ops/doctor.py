@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from board.clock import now
 from board.extensions import db
@@ -58,13 +59,19 @@ def run_checks(workers: int) -> list[Finding]:
 
 
 def check_database() -> Finding:
+    # A connection of its own, with a short timeout: a firewalled server must not hang us.
+    connect_args = {"connect_timeout": NETWORK_TIMEOUT} \
+        if db.engine.dialect.name == "postgresql" else {}
+    engine = create_engine(db.engine.url, poolclass=NullPool, connect_args=connect_args)
     try:
-        with db.engine.connect() as conn:
+        with engine.connect() as conn:
             current = set(MigrationContext.configure(conn).get_current_heads())
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         return Finding(ERROR, "database", f"cannot connect ({reason}): check DATABASE_URL "
                                           "and that the server is running")
+    finally:
+        engine.dispose()
     heads = set(_scripts().get_heads())
     if not current:
         return Finding(ERROR, "database", "reachable but not migrated: run "

@@ -91,6 +91,14 @@ def test_an_unreachable_database_is_an_error(tmp_path):
     assert "check DATABASE_URL" in line(result, "database")
 
 
+def test_a_stopped_postgresql_server_is_an_error(tmp_path):
+    fresh, runner = fresh_runner(f"postgresql+psycopg://board@127.0.0.1:{free_port()}/board")
+    result = doctor(runner)
+    assert result.exit_code == 1
+    assert line(result, "database").startswith("ERROR   database: cannot connect (")
+    assert "Connection refused" in line(result, "database")
+
+
 # Secret key, cookies -------------------------------------------------------------------------
 
 def test_a_secret_key_from_the_environment_is_ok(app, runner):
