@@ -248,7 +248,8 @@ def check_publish_command() -> Finding:
                        "command line (check its quotes)")
     found = shutil.which(program)
     if found is None:
-        where = "not an executable file" if os.sep in program else "not found on PATH"
+        where = "not found on PATH" if os.sep not in program else \
+            "no such file" if not os.path.exists(program) else "not executable"
         return Finding(ERROR, "TRAVAUX_PUBLISH_COMMAND", f"{program}: {where}; every publish "
                        "will fail: install it, fix the path, or make it executable (chmod +x)")
     return Finding(OK, "TRAVAUX_PUBLISH_COMMAND", f"{found} is executable")

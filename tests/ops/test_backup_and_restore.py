@@ -2,6 +2,7 @@
 reaches the real SMTP server exactly once (SQLite, and PostgreSQL with pg_restore)."""
 
 import json
+import logging
 import secrets
 import shutil
 import sqlite3
@@ -202,6 +203,18 @@ def test_a_torn_journal_line_is_counted_not_fatal(app, runner, journal, smtp_ser
     result = runner.invoke(args=["reconcile-outbox", str(journal)])
     assert result.exit_code == 0
     assert "1 unreadable journal lines skipped" in result.output
+
+
+def test_a_journal_that_cannot_be_written_is_logged_and_the_mail_counts_as_sent(
+        app, smtp_server, immutable_dir, monkeypatch, caplog):
+    monkeypatch.setitem(app.config, "OUTBOX_JOURNAL", str(immutable_dir / "journal.jsonl"))
+    row = queue_confirm(app, make_user())
+    with caplog.at_level(logging.ERROR, logger="board.ops"):
+        assert deliver_due() == {"sent": 1, "retry": 0, "failed": 0}
+    assert deliver_due() == {"sent": 0, "retry": 0, "failed": 0}  # not sent again
+    assert len(smtp_server.messages) == 1
+    [record] = [r for r in caplog.records if r.name == "board.ops"]
+    assert f"outbox {row.id} delivered but not journaled" in record.getMessage()
 
 
 # The backup itself ---------------------------------------------------------------------------
