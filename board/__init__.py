@@ -17,6 +17,7 @@ from board import (
     i18n,
     lists,
     markup,
+    ops,
     outbox,
     security,
     travaux,
@@ -56,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     travaux.init_app(app)     # status, incidents, the API, the static site
     demo.init_app(app)        # `flask demo`
     bench.init_app(app)       # `flask bench seed`
+    ops.init_app(app)         # backup, restore, doctor: above every domain
 
     visibility.init_app(app)  # who sees what, for templates; the one GUEST
     i18n.init_app(app)        # languages, dates, the language switch

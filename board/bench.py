@@ -64,10 +64,11 @@ def seed(threads: int, posts_per_thread: int, incidents: int = 50, seed_value: i
     _insert(User, users)
     user_ids = db.session.scalars(select(User.id).order_by(User.id)).all()
     admin_id = user_ids[-1]
-    boards = []
-    for position, (slug, name, visibility) in enumerate(BOARDS):
-        boards.append(forum.add_board(slug, name, f"Le forum {name}.", visibility, position))
-    public = [b.id for b in boards if b.visibility == PUBLIC]
+    boards, public = [], []
+    for position, (slug, name, audience) in enumerate(BOARDS):
+        boards.append(forum.add_board(slug, name, f"Le forum {name}.", audience, position))
+        if audience is PUBLIC:
+            public.append(boards[-1].id)
     bodies = [_body(rng, n) for n in range(40)]
     rendered = [(b, render(b)) for b in bodies]
     span = timedelta(days=365)

@@ -144,3 +144,13 @@ def test_create_app_wires_each_domain_in_the_order_they_build_on_each_other():
     calls = re.findall(r"^\s+(\w+)\.init_app\(app\)", source, re.MULTILINE)
     domains = [c for c in calls if c in DOMAINS]
     assert domains == DOMAINS
+
+
+TOP = ("board.ops", "board.demo", "board.bench")
+
+
+def test_no_domain_imports_what_sits_on_top_of_them():
+    wrong = [f"{p.relative_to(ROOT)} imports {m}" for d in DOMAINS
+             for p in python_files(BOARD / d) for m in imported_modules(p)
+             if m.startswith(TOP)]
+    assert wrong == []

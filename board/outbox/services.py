@@ -111,6 +111,9 @@ class Registry:
 
     handlers: dict[str, Registered] = field(default_factory=dict)
     tasks: list[Registered] = field(default_factory=list)
+    # Called with each row just delivered, before its transaction commits; must not raise
+    # (board.ops keeps a journal of deliveries outside the database, for restores).
+    delivered: list[Registered] = field(default_factory=list)
 
 
 def registry(app=None) -> Registry:
@@ -129,6 +132,11 @@ def add_handler(app, kind: str, func: Callable, domain: str) -> None:
 def add_task(app, func: Callable, domain: str) -> None:
     """Run `func()` at every round of the worker, before it delivers the outbox."""
     registry(app).tasks.append(Registered(func, domain))
+
+
+def add_delivery_hook(app, func: Callable, domain: str) -> None:
+    """Call `func(row)` with every outbox row delivered, before its transaction commits."""
+    registry(app).delivered.append(Registered(func, domain))
 
 
 def run_tasks() -> None:
@@ -182,6 +190,8 @@ def _deliver(message: OutboxMessage, sender, config) -> str:
         log.warning("outbox %s failed (attempt %s), retry in %ss: %s",
                     message.id, message.attempts, delay, message.last_error)
         return "retry"
+    for hook in registry().delivered:
+        hook.func(message)
     message.attempts += 1
     message.sent_at = now()
     message.last_error = None
