@@ -7,7 +7,7 @@ from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from board import config, errors, i18n, markup, security
+from board import config, errors, i18n, inputs, markup, security
 from board.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Export and database-down pages are drawn without the account menu or any form.
         return {"static_export": g.get("static_export"), "database_down": g.get("database_down")}
     security.init_app(app)
+    inputs.init_app(app)
     errors.init_app(app)
     _sqlite_pragmas(app)
     return app
