@@ -3,7 +3,7 @@
 A NUL byte anywhere (path, query string, form, body) is a 400: PostgreSQL text cannot hold
 one, and no legitimate client sends one. Page numbers beyond any real page are a 404 before
 they reach an OFFSET that neither database can represent. JSON nested past Python's recursion
-limit is malformed JSON (a 400), not a RecursionError.
+limit, or holding a NUL (written `\u0000`), is malformed JSON (a 400), not a 500.
 """
 
 from flask import abort, request
@@ -15,14 +15,33 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, where nesting too deep to parse is a ValueError like any broken JSON:
-    `request.get_json()` then answers 400, and `get_json(silent=True)` gives None."""
+    """Flask's JSON, where nesting too deep to parse and NUL characters are a ValueError like
+    any broken JSON: `request.get_json()` then answers 400, `get_json(silent=True)` None."""
 
     def loads(self, s, **kwargs):
         try:
-            return super().loads(s, **kwargs)
+            data = super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+        if _holds_nul(data):
+            raise ValueError("NUL character in JSON")
+        return data
+
+
+def _holds_nul(data) -> bool:
+    """Whether any key or string in parsed JSON holds a NUL (a loop: depth costs no stack)."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _has_nul(pairs) -> bool:

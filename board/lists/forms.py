@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
-from board.formfields import CheckboxesField, CsrfForm
+from board.formfields import CheckboxesField, CsrfForm, one_line
 
 
 class SubscribeForm(FlaskForm):
@@ -17,7 +17,8 @@ class SubscribeForm(FlaskForm):
 
 
 class ComposeForm(FlaskForm):
-    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(min=3, max=180)])
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(min=3, max=180)],
+                          filters=[one_line])
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=50_000)],
                          description=_l("Markdown. Sent as text and HTML, after approval."))
 
