@@ -8,6 +8,7 @@ import inspect
 import pytest
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired
 
@@ -60,14 +61,14 @@ def test_no_box_of_a_checkbox_group_is_required(app, name, unbound):
 
     with app.test_request_context():
         form = Form(meta={"csrf": False})
-        form.field.choices = [(1, "Un"), (2, "Deux")]
+        form.field.choices = [SelectChoice(1, "Un"), SelectChoice(2, "Deux")]
         assert " required" not in form.field()
 
 
 def test_a_required_checkbox_group_is_checked_by_the_server(app):
     class Form(FlaskForm):
-        field = CheckboxesField(choices=[("a", "A"), ("b", "B")], validators=[
-            DataRequired(message="Au moins une.")])
+        field = CheckboxesField(choices=[SelectChoice("a", "A"), SelectChoice("b", "B")],
+                                validators=[DataRequired(message="Au moins une.")])
 
     with app.test_request_context(method="POST", data={"field": "b"}):
         form = Form(meta={"csrf": False})
