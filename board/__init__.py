@@ -15,6 +15,7 @@ from board import (
     errors,
     forum,
     i18n,
+    inputs,
     lists,
     markup,
     ops,
@@ -62,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     visibility.init_app(app)  # who sees what, for templates; the one GUEST
     i18n.init_app(app)        # languages, dates, the language switch
     security.init_app(app)    # response headers
+    inputs.init_app(app)      # NUL bytes, absurd page numbers, deep JSON: a clean 4xx
     errors.init_app(app)      # error pages
     return app
 

@@ -12,7 +12,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
-from board.formfields import CheckboxesField, CsrfForm
+from board.formfields import CheckboxesField, CsrfForm, one_line
 
 PASSWORD_MIN = 10
 NAME_PATTERN = r"^[\w][\w .\-']*[\w.]$"
@@ -36,6 +36,7 @@ def _display_name():
         _l("Display name"),
         validators=[DataRequired(), Length(min=2, max=40), Regexp(NAME_PATTERN, message=_l(
             "Letters, digits, spaces, dots, dashes and apostrophes only."))],
+        filters=[one_line],
         description=_l("Shown next to your posts. 2 to 40 characters."),
     )
 

@@ -8,7 +8,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Regexp
 
-from board.formfields import CsrfForm
+from board.formfields import CsrfForm, one_line
 
 BODY_MAX = 50_000
 TITLE_MAX = 150
@@ -18,7 +18,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _strip(value):
-    """Trim a one-line text and drop control characters (no page, feed or mail wants them)."""
+    """Trim a text and drop control characters but its line breaks and tabs (descriptions)."""
     return _CONTROL.sub("", value).strip() if isinstance(value, str) else value
 
 
@@ -42,7 +42,7 @@ def _title():
             Length(min=3, max=TITLE_MAX, message=_l(
                 "The title needs %(min)d to %(max)d characters.", min=3, max=TITLE_MAX)),
         ],
-        filters=[_strip],
+        filters=[one_line],
     )
 
 
@@ -58,7 +58,7 @@ class ReplyForm(FlaskForm):
 
 
 class EditForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=TITLE_MAX)], filters=[_strip])
+    title = StringField(_l("Title"), validators=[Length(max=TITLE_MAX)], filters=[one_line])
     body = _body()
 
 
@@ -71,12 +71,12 @@ ActionForm = CsrfForm
 
 class BoardForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)],
-                       filters=[_strip])
+                       filters=[one_line])
     slug = StringField(
         _l("Address"),
         validators=[DataRequired(), Length(max=60), Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l(
             "Lower-case letters, digits and dashes only, e.g. hebergement-web."))],
-        filters=[_strip],
+        filters=[one_line],
         description=_l("Appears in the board's address: /boards/<address>."),
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=500)],

@@ -5,7 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
-from board.formfields import CheckboxesField, CsrfForm
+from board.formfields import CheckboxesField, CsrfForm, one_line
+from board.lists.services import BODY_MAX
 
 
 class SubscribeForm(FlaskForm):
@@ -17,8 +18,9 @@ class SubscribeForm(FlaskForm):
 
 
 class ComposeForm(FlaskForm):
-    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(min=3, max=180)])
-    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=50_000)],
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(min=3, max=180)],
+                          filters=[one_line])
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=BODY_MAX)],
                          description=_l("Markdown. Sent as text and HTML, after approval."))
 
 

@@ -5,6 +5,7 @@ The lists' addresses are built from LISTS_DOMAIN at run time (`informations@<dom
 """
 
 from datetime import datetime
+from email.utils import parseaddr
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -85,6 +86,9 @@ class ListMessage(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     author_name: Mapped[str] = mapped_column(String(120), default="")
     author_email: Mapped[str] = mapped_column(String(254), default="")
+    # Mail only: the From: header as received. The envelope sender (author_email) is the one
+    # checked against the allowed senders; a From: that differs is shown to the moderator.
+    from_header: Mapped[str] = mapped_column(String(320), default="")
     status: Mapped[str] = mapped_column(String(10), default="held")
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
@@ -94,3 +98,10 @@ class ListMessage(db.Model):
     recipients: Mapped[int] = mapped_column(default=0)
 
     list: Mapped[MailingList] = relationship()
+
+    @property
+    def from_differs(self) -> bool:
+        """Mail whose From: header names another address than its envelope sender."""
+        if self.origin != "mail":
+            return False
+        return parseaddr(self.from_header)[1].lower() != self.author_email.lower()

@@ -46,6 +46,8 @@ DEFAULT_LISTS = [
      "un incident."),
 ]
 UNSUBSCRIBE_MARK = "__UNSUBSCRIBE_URL__"
+# A list message's text is held to a forum post's length (board.forum.forms.BODY_MAX).
+BODY_MAX = 50_000
 RESEND_DELAY = timedelta(minutes=10)
 
 
@@ -223,17 +225,22 @@ def compose(mailing_list: MailingList, author, subject: str, body: str) -> ListM
     return message
 
 
-def hold_mail(mailing_list: MailingList, sender: str, subject: str, body: str) -> ListMessage:
-    """A message received by mail from an allowed sender: held for approval. Commits."""
+def hold_mail(mailing_lists: list[MailingList], sender: str, subject: str, body: str,
+              from_header: str = "") -> list[ListMessage]:
+    """A message received by mail from an allowed sender (the envelope's): one copy held for
+    approval per list, all in one transaction (a retried delivery holds no duplicate), each
+    with the From: header it carried, for the moderator to compare. Rendered once. Commits."""
     if not subject.strip():
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
             subject = _("(no subject)")
-    message = ListMessage(list=mailing_list, subject=subject.strip()[:200],
-                          body_source=body, body_html=render(body), origin="mail",
-                          author_name=sender, author_email=sender)
-    db.session.add(message)
+    html = render(body)
+    messages = [ListMessage(list=mailing_list, subject=subject.strip()[:200],
+                            body_source=body, body_html=html, origin="mail",
+                            author_name=sender, author_email=sender,
+                            from_header=from_header[:320]) for mailing_list in mailing_lists]
+    db.session.add_all(messages)
     db.session.commit()
-    return message
+    return messages
 
 
 _PLAIN_ADDRESS = re.compile(r"[^@\s\"(),:;<>\[\]\\]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")

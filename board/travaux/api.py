@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from board.accounts.services import user_for_token
 from board.extensions import db
+from board.formfields import one_line
 from board.travaux import services
 from board.travaux.models import CLOSED, INCIDENT, KINDS, Incident, Service
 from board.travaux.services import TravauxError
@@ -66,14 +67,26 @@ def _json_body() -> dict:
     return data
 
 
-def _text(data, name, required=True, max_length=20_000):
+def _text(data, name, required=True, max_length=20_000, line=False):
+    """A string field; with `line`, kept on one line as the forms keep titles (board.formfields)."""
     value = data.get(name)
     if value is None and not required:
         return None
+    if isinstance(value, str) and line:
+        value = one_line(value)
     if not isinstance(value, str) or not value.strip() or len(value) > max_length:
         raise APIError(422, "invalid", f"'{name}' must be a non-empty string.",
                        {name: "required string"})
     return value.strip()
+
+
+def _flag(data, name, default: bool) -> bool:
+    """A true/false field: JSON's own booleans only, since "false" is a true string."""
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise APIError(422, "invalid", f"'{name}' must be true or false.",
+                       {name: "boolean"})
+    return value
 
 
 def _time(data, name):
@@ -117,11 +130,11 @@ def open_incident():
         raise APIError(422, "invalid", "'kind' is incident or maintenance.", {"kind": kind})
     try:
         incident = services.open_incident(
-            user, kind=kind, title=_text(data, "title", max_length=150),
+            user, kind=kind, title=_text(data, "title", max_length=150, line=True),
             impact=data.get("impact", "minor"), services=_services(data),
             message=_text(data, "message"), status=data.get("status"),
             window=(_time(data, "window_start"), _time(data, "window_end")),
-            notify=bool(data.get("notify", True)), via="api")
+            notify=_flag(data, "notify", True), via="api")
     except TravauxError as error:
         raise _refused(error) from error
     return _created(incident)
@@ -137,8 +150,8 @@ def post_update(incident_id: int):
     status = data.get("status") or services.current_status(incident)
     try:
         services.post_update(incident, user, status, _text(data, "message"),
-                             reopen=bool(data.get("reopen")),
-                             notify=bool(data.get("notify", status in CLOSED)), via="api")
+                             reopen=_flag(data, "reopen", False),
+                             notify=_flag(data, "notify", status in CLOSED), via="api")
     except TravauxError as error:
         raise _refused(error) from error
     return _created(incident)

@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from board.formfields import CheckboxesField
+from board.formfields import CheckboxesField, one_line
 
 PARIS = ZoneInfo("Europe/Paris")
 MESSAGE_MAX = 20_000
@@ -48,7 +48,7 @@ class IncidentForm(FlaskForm):
         SelectChoice("maintenance", _l("Planned maintenance"))])
     title = StringField(_l("Title"), validators=[
         DataRequired(message=_l("Please give a title.")), Length(min=3, max=150)],
-        filters=[lambda v: v.strip() if isinstance(v, str) else v])
+        filters=[one_line])
     impact = _impact()
     services = CheckboxesField(_l("Affected services"), coerce=int)
     status = SelectField(_l("Status"), choices=[
@@ -78,12 +78,13 @@ class UpdateForm(FlaskForm):
 
 class LinkForm(FlaskForm):
     thread = StringField(_l("Thread to link (its address or number)"), validators=[
-        DataRequired(), Length(max=300)])
+        DataRequired(), Length(max=300)], filters=[one_line])
 
 
 class ServiceForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
-    slug = StringField(_l("Address"), validators=[
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)],
+                       filters=[one_line])
+    slug = StringField(_l("Address"), filters=[one_line], validators=[
         DataRequired(), Length(max=60),
         Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$",
                message=_l("Lower-case letters, digits and dashes only, e.g. hebergement-web."))])

@@ -3,7 +3,6 @@ spoken to with smtplib. Allowed senders' mail is held, everything else is refuse
 SMTP conversation, and nothing a client sends brings the listener down."""
 
 import smtplib
-import socket
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -12,39 +11,12 @@ from sqlalchemy import func, select
 
 from board.extensions import db
 from board.lists import services as lists
-from board.lists.inbound import MAX_SIZE, make_controller
-from board.lists.models import AllowedSender, ListMessage
+from board.lists.inbound import MAX_SIZE
+from board.lists.models import ListMessage
 from board.outbox.models import OutboxMessage
+from tests.lists.conftest import ALLOWED
 
-ALLOWED = "annonces@example.org"
 STRANGER = "inconnu@example.net"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def listener(app):
-    """The lists' SMTP listener on a free loopback port, with ALLOWED allowed on
-    "informations" only. Yields (host, port)."""
-    informations = lists.get_list("informations")
-    db.session.add(AllowedSender(list=informations, email=ALLOWED))
-    db.session.commit()  # the listener reads in its own thread, through its own session
-    port = free_port()
-    controller = make_controller(app, "127.0.0.1", port)
-    controller.start()
-    try:
-        yield "127.0.0.1", port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def domain(app) -> str:
-    return lists._domain()
 
 
 def smtp(listener) -> smtplib.SMTP:
