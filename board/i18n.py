@@ -75,6 +75,20 @@ def moment(value: datetime | None, with_zone: bool = True) -> str:
     return f"{shown} ({zone()})" if with_zone else shown
 
 
+def long_window(start: datetime, end: datetime | None) -> str:
+    """A planned window in full words, for mail: « du mardi 1 décembre 2026 à 22:00 au
+    mercredi 2 décembre 2026 à 02:00 (heure de Paris) »."""
+
+    def spelled(moment: datetime) -> str:
+        return gettext("%(date)s at %(time)s", date=format_datetime(moment, "EEEE d MMMM yyyy"),
+                       time=format_datetime(moment, "HH:mm"))
+
+    if end is None:
+        return gettext("from %(start)s (%(zone)s)", start=spelled(start), zone=zone())
+    return gettext("from %(start)s to %(end)s (%(zone)s)", start=spelled(start),
+                   end=spelled(end), zone=zone())
+
+
 def duration(delta: timedelta) -> str:
     """A duration to the minute: « 45 min », « 2 h 05 min », « 3 d 4 h »."""
     minutes = max(int(delta.total_seconds() // 60), 0)
