@@ -11,7 +11,7 @@ from board.accounts.models import User
 from board.accounts.services import AccountError, read_token
 from board.audit import AuditLog
 from board.extensions import db, limiter
-from board.forum import forms, services
+from board.forum import forms, moderation, services
 from board.forum.models import Board, Post, Thread
 from board.forum.services import ForumError
 from board.permissions import (
@@ -250,9 +250,23 @@ def move_thread(thread_id: int):
 @bp.get("/moderation")
 @role_required("moderator")
 def moderation_log():
+    """Staff actions, newest first, as sentences; filtered by `action` and `actor`."""
+    action = request.args.get("action", "")
+    actor = request.args.get("actor", "")
     stmt = select(AuditLog).order_by(AuditLog.id.desc())
+    if action:
+        stmt = stmt.where(AuditLog.action == action)
+    if actor == "system":
+        stmt = stmt.where(AuditLog.actor_id.is_(None))
+    elif actor.isdigit() and len(actor) < 10:  # an id, within a database integer
+        stmt = stmt.where(AuditLog.actor_id == int(actor))
     page = db.paginate(stmt, per_page=50, max_per_page=100)
-    return render_template("forum/moderation_log.html", page=page)
+    actors = db.session.execute(select(User.id, User.name).where(
+        User.id.in_(select(AuditLog.actor_id).distinct())).order_by(User.name)).all()
+    return render_template(
+        "forum/moderation_log.html", page=page, filters={"action": action, "actor": actor},
+        rows=zip(page.items, moderation.sentences(page.items, current_user), strict=True),
+        actions=moderation.action_choices(), actors=actors)
 
 
 @bp.get("/admin/boards")

@@ -2,15 +2,17 @@
 linked thread, the notice above the new-thread form. The forum's templates call these when
 they exist, so the forum never imports Travaux."""
 
-from flask import g, render_template
+from flask import g, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from board.extensions import db
+from board.forum import moderation
 from board.travaux import services
-from board.travaux.models import Incident
+from board.travaux.models import Incident, Service
 
 
 def ongoing():
@@ -46,7 +48,31 @@ def thread_box(thread) -> Markup:
     return Markup(render_template("travaux/_thread_box.html", thread=thread, incident=incident))
 
 
+def _incidents(ids, viewer) -> dict[int, Markup]:
+    """Incidents in the moderation log: « the maintenance “Title” », linked."""
+    rows = db.session.execute(select(Incident.id, Incident.kind, Incident.title)
+                              .where(Incident.id.in_(ids))).all()
+    named = {}
+    for incident_id, kind, title in rows:
+        words = _("the maintenance %(title)s") if kind == "maintenance" else \
+            _("the incident %(title)s")
+        named[incident_id] = escape(words) % {"title": moderation.link(
+            title, url_for("travaux.incident", incident_id=incident_id))}
+    return named
+
+
+def _services(ids, viewer) -> dict[int, Markup]:
+    rows = db.session.execute(select(Service.id, Service.name).where(Service.id.in_(ids))).all()
+    admin = getattr(viewer, "is_admin", False)
+    return {service_id: moderation.link(name, url_for(
+        "travaux.service_form", service_id=service_id) if admin else None)
+        for service_id, name in rows}
+
+
 def init_app(app) -> None:
+    moderation.add_target("incident", _incidents)
+    moderation.add_target("service", _services)
+    moderation.add_statuses(services.STATUS_LABELS)
     app.jinja_env.globals.update(
         travaux_banner=banner, travaux_thread_box=thread_box, travaux_ongoing_notice=ongoing_notice,
         status_label=services.status_label, impact_label=services.impact_label,
