@@ -7,6 +7,7 @@ those of the domains to its left; Travaux adds its incidents and services at sta
 (`add_target`), since the forum may not import it.
 """
 
+import re
 from collections.abc import Callable, Iterable
 
 from flask import url_for
@@ -93,6 +94,11 @@ def add_target(kind: str, resolver: Resolver) -> None:
 def add_statuses(labels: dict) -> None:
     """The words of incident statuses, given by Travaux at start-up."""
     _STATUSES.update(labels)
+
+
+def is_code(text: str) -> bool:
+    """Whether `text` has the shape of an action code: « thread.lock »."""
+    return re.fullmatch(r"[a-z_]{1,20}\.[a-z_]{1,19}", text) is not None
 
 
 def action_choices() -> list[tuple[str, str]]:

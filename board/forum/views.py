@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
@@ -255,7 +255,8 @@ def moderation_log():
     actor = request.args.get("actor", "")
     stmt = select(AuditLog).order_by(AuditLog.id.desc())
     if action:
-        stmt = stmt.where(AuditLog.action == action)
+        # Codes are words and dots: anything else (a NUL byte PostgreSQL refuses) matches none.
+        stmt = stmt.where(AuditLog.action == action if moderation.is_code(action) else false())
     if actor == "system":
         stmt = stmt.where(AuditLog.actor_id.is_(None))
     elif actor.isdigit() and len(actor) < 10:  # an id, within a database integer
