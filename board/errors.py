@@ -5,10 +5,16 @@ import logging
 from flask import g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+)
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from board.extensions import db
+from board.extensions import db, login_manager
 
 log = logging.getLogger("board.errors")
 
@@ -29,6 +35,24 @@ MESSAGES = {
 # Machine-readable names for JSON errors, the same words the API uses for its own.
 CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          413: "too_large", 429: "too_many_requests", 500: "server_error", 503: "unavailable"}
+
+
+# Database errors that are our bug (a constraint, a bad statement), not an outage: a 500.
+# Everything else (OperationalError, InternalError, and the bare DatabaseError of a corrupt or
+# unreadable SQLite file) means the database cannot serve us: the 503 page.
+BUGS = (IntegrityError, DataError, ProgrammingError, NotSupportedError)
+
+
+def _forget_the_database() -> None:
+    """Draw the rest of this response without the database: the visitor counts as a guest
+    (Flask-Login would load a member from it, and a loaded member's attributes are expired
+    by the rollback) and the pages leave out everything that queries."""
+    g.database_down = True
+    g._login_user = login_manager.anonymous_user()
+    try:
+        db.session.rollback()
+    except DatabaseError:
+        pass
 
 
 def render_error(code: int, detail: str | None = None, public_url: str | None = None):
@@ -59,14 +83,14 @@ def init_app(app) -> None:
             return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
         return response
 
-    @app.errorhandler(OperationalError)
+    @app.errorhandler(DatabaseError)
     def _database_down(error):
+        if isinstance(error, BUGS):
+            log.error("database refused a statement", exc_info=error)
+            db.session.rollback()  # the page below still reads the logged-in member
+            return render_error(500)
         log.error("database unavailable: %s", error.orig if error.orig else error)
-        g.database_down = True
-        try:
-            db.session.rollback()
-        except OperationalError:
-            pass
+        _forget_the_database()
         public = app.config["TRAVAUX_PUBLIC_URL"]
         return render_error(503, _l("Our database cannot be reached right now. The site comes "
                                     "back by itself as soon as it is; please try again in a "

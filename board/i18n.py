@@ -2,8 +2,9 @@
 
 from datetime import datetime, timedelta
 
-from flask import current_app, request, session
-from flask_babel import format_datetime, format_timedelta, get_locale, gettext
+from babel.dates import get_timezone_location
+from flask import current_app, g, request, session
+from flask_babel import format_datetime, format_timedelta, get_locale, get_timezone, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -26,24 +27,50 @@ def select_timezone() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+def zone() -> str:
+    """The zone every date is shown in, in words: « heure de Paris », "Paris time"."""
+    city = get_timezone_location(get_timezone(), locale=get_locale(), return_city=True)
+    return gettext("%(city)s time", city=city)
+
+
 def when(value: datetime | None) -> Markup:
-    """A <time> element: full local date in the tooltip, relative time on the page."""
+    """A <time> element: the full local date and zone in the tooltip; on the page, the
+    relative time for the last week, else the date. The static site is read during an
+    outage, long after it was written: there the page always shows the date and zone."""
     if value is None:
         return Markup("")
-    full = format_datetime(value, "medium")
+    full = f"{format_datetime(value, 'EEEE d MMMM yyyy HH:mm')} ({zone()})"
     delta = now() - value
-    if abs(delta.total_seconds()) < 7 * 86400:
+    if abs(delta.total_seconds()) < 7 * 86400 and not g.get("static_export"):
         shown = format_timedelta(-delta, add_direction=True, threshold=1.1)
     else:
-        shown = format_datetime(value, "d MMM yyyy HH:mm")
+        shown = gettext("on %(moment)s", moment=moment(value))
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         value.isoformat(), escape(full), escape(shown)
     )
 
 
-def moment(value: datetime | None) -> str:
-    """An absolute date and time, in Paris time: « 26 nov. 2026 18:30 »."""
-    return format_datetime(value, "d MMM yyyy HH:mm") if value else ""
+def moment(value: datetime | None, with_zone: bool = True) -> str:
+    """An absolute date and time with its zone: « 26 nov. 2026 18:30 (heure de Paris) ».
+    Without the zone for the start of a window whose end carries it."""
+    if not value:
+        return ""
+    shown = format_datetime(value, "d MMM yyyy HH:mm")
+    return f"{shown} ({zone()})" if with_zone else shown
+
+
+def long_window(start: datetime, end: datetime | None) -> str:
+    """A planned window in full words, for mail: « du mardi 1 décembre 2026 à 22:00 au
+    mercredi 2 décembre 2026 à 02:00 (heure de Paris) »."""
+
+    def spelled(moment: datetime) -> str:
+        return gettext("%(date)s at %(time)s", date=format_datetime(moment, "EEEE d MMMM yyyy"),
+                       time=format_datetime(moment, "HH:mm"))
+
+    if end is None:
+        return gettext("from %(start)s (%(zone)s)", start=spelled(start), zone=zone())
+    return gettext("from %(start)s to %(end)s (%(zone)s)", start=spelled(start),
+                   end=spelled(end), zone=zone())
 
 
 def duration(delta: timedelta) -> str:

@@ -27,6 +27,12 @@ def failing_app(database_url):
 
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
+    @app.get("/_db_bug")
+    def db_bug():
+        from sqlalchemy.exc import IntegrityError
+
+        raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
     return app
 
 
@@ -57,6 +63,14 @@ def test_database_failure_is_a_503_page(failing_app):
     response = failing_app.test_client().get("/_db_down")
     assert response.status_code == 503
     assert "connection refused" not in response.get_data(as_text=True)
+
+
+def test_a_database_bug_is_a_styled_500_not_an_outage(failing_app):
+    response = failing_app.test_client().get("/_db_bug")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Erreur du serveur" in page and 'class="site-header"' in page
+    assert "UNIQUE" not in page and "site de statut indépendant" not in page
 
 
 def test_wrong_method_is_a_405_with_allow(client):

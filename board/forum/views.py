@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
@@ -11,7 +11,7 @@ from board.accounts.models import User
 from board.accounts.services import AccountError, read_token
 from board.audit import AuditLog
 from board.extensions import db, limiter
-from board.forum import forms, services
+from board.forum import forms, moderation, services
 from board.forum.models import Board, Post, Thread
 from board.forum.services import ForumError
 from board.permissions import can_post, confirmed_required, is_staff, login_required, role_required
@@ -248,9 +248,24 @@ def move_thread(thread_id: int):
 @bp.get("/moderation")
 @role_required("moderator")
 def moderation_log():
+    """Staff actions, newest first, as sentences; filtered by `action` and `actor`."""
+    action = request.args.get("action", "")
+    actor = request.args.get("actor", "")
     stmt = select(AuditLog).order_by(AuditLog.id.desc())
+    if action:
+        # Codes are words and dots: anything else (a NUL byte PostgreSQL refuses) matches none.
+        stmt = stmt.where(AuditLog.action == action if moderation.is_code(action) else false())
+    if actor == "system":
+        stmt = stmt.where(AuditLog.actor_id.is_(None))
+    elif actor.isdigit() and len(actor) < 10:  # an id, within a database integer
+        stmt = stmt.where(AuditLog.actor_id == int(actor))
     page = db.paginate(stmt, per_page=50, max_per_page=100)
-    return render_template("forum/moderation_log.html", page=page)
+    actors = db.session.execute(select(User.id, User.name).where(
+        User.id.in_(select(AuditLog.actor_id).distinct())).order_by(User.name)).all()
+    return render_template(
+        "forum/moderation_log.html", page=page, filters={"action": action, "actor": actor},
+        rows=zip(page.items, moderation.sentences(page.items, current_user), strict=True),
+        actions=moderation.action_choices(), actors=actors)
 
 
 @bp.get("/admin/boards")

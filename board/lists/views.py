@@ -208,7 +208,8 @@ def settings(slug: str):
             bad = lines[addresses.index(None)]
             form.senders.errors.append(_("Not an email address: %(address)s", address=bad))
         else:
-            services.update_settings(mailing_list, current_user, form.description.data,
+            # A form sent without the field (not by our page) leaves it None.
+            services.update_settings(mailing_list, current_user, form.description.data or "",
                                      addresses)
             flash(_("The list is saved."), "success")
             return redirect(url_for("lists.index"))

@@ -8,7 +8,7 @@ def init_app(app) -> None:
     from board.extensions import csrf
     from board.forum.services import thread_visibility_changed
     from board.outbox.services import add_handler, add_task
-    from board.travaux import api, cli, export, feeds, page_parts, services, views
+    from board.travaux import api, cli, export, feeds, moderation, page_parts, services, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
@@ -16,6 +16,7 @@ def init_app(app) -> None:
     csrf.exempt(api.bp)  # token calls carry no cookie, so no CSRF token either
     app.cli.add_command(cli.travaux)
     page_parts.init_app(app)
+    moderation.init_app(app)
     add_task(app, services.follow_windows, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
     thread_visibility_changed.connect(services.linked_thread_visibility_changed)

@@ -23,6 +23,8 @@ def ongoing():
 
 
 def banner() -> Markup:
+    if g.get("database_down"):
+        return Markup("")  # the 503 page: nothing here may touch the database
     return Markup(render_template("travaux/_banner.html", operations=ongoing()))
 
 

@@ -7,7 +7,7 @@ own transaction, through the forum's and the lists' `add_*` helpers."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,6 +19,7 @@ from board.clock import now
 from board.extensions import db
 from board.forum import services as forum
 from board.forum.models import PUBLIC, Board, Thread
+from board.i18n import long_window
 from board.lists import services as lists
 from board.markup import render
 from board.outbox.models import OutboxMessage
@@ -262,20 +263,36 @@ def relay_text(update: IncidentUpdate, opening: bool = False) -> str:
 
 
 def _notify_list(incident: Incident, update: IncidentUpdate, author) -> None:
-    """Send the update to the Travaux list: staff posting, approved by the admin's action."""
+    """Send the update to the Travaux list: staff posting, approved by the admin's action.
+    The mail says what is touched, how, and when, before the update's own words."""
     thread = incident.source_thread
     if thread is not None and not can_see_thread(GUEST, thread):
         thread = None  # a staff-only or hidden report stays out of a public mail
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         subject = f"{kind_label(incident.kind).capitalize()} : {incident.title} " \
                   f"({status_label(update.status).lower()})"
-        links = [_("Follow it on Travaux: %(url)s",
-                   url=absolute(url_for("travaux.incident", incident_id=incident.id)))]
-        if thread is not None:
-            links.append(_("Talk about it with the community: %(url)s", url=absolute(
-                url_for("forum.thread", thread_id=thread.id, slug=thread.slug))))
-    body = update.body_source + "\n\n" + "\n\n".join(links)
-    lists.add_notice("travaux", author, subject, body)
+        body = render_template(
+            "mail/travaux_notice.md", incident=incident, update=update,
+            status=status_label(update.status), impact=_impact_in_words(incident.impact),
+            services=", ".join(escape_md(s.name) for s in incident.services),
+            window=long_window(incident.window_start, incident.window_end)
+            if incident.is_maintenance and incident.window_start else None,
+            page=absolute(url_for("travaux.incident", incident_id=incident.id)),
+            thread=absolute(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+            if thread is not None else None)
+    lists.add_notice("travaux", author, subject, body.strip() + "\n")
+
+
+_IMPACT_WORDS = {
+    "none": _l("none, the services keep working normally"),
+    "minor": _l("minor, some slowness or short interruptions"),
+    "major": _l("major, the services are partly unavailable"),
+    "critical": _l("critical, the services are unavailable"),
+}
+
+
+def _impact_in_words(impact: str) -> str:
+    return str(_IMPACT_WORDS[impact])
 
 
 def escape_md(text: str) -> str:

@@ -1,0 +1,40 @@
+"""How the forum's moderation log names Travaux's targets (the forum cannot import Travaux,
+so Travaux's init_app hands it these)."""
+
+from flask import url_for
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from board.extensions import db
+from board.forum import moderation
+from board.travaux import services
+from board.travaux.models import Incident, Service
+
+
+def _incidents(ids, viewer) -> dict[int, Markup]:
+    """Incidents in the moderation log: « the maintenance “Title” », linked."""
+    rows = db.session.execute(select(Incident.id, Incident.kind, Incident.title)
+                              .where(Incident.id.in_(ids))).all()
+    named = {}
+    for incident_id, kind, title in rows:
+        words = _("the maintenance %(title)s") if kind == "maintenance" else \
+            _("the incident %(title)s")
+        named[incident_id] = escape(words) % {"title": moderation.link(
+            title, url_for("travaux.incident", incident_id=incident_id))}
+    return named
+
+
+def _services(ids, viewer) -> dict[int, Markup]:
+    rows = db.session.execute(select(Service.id, Service.name).where(Service.id.in_(ids))).all()
+    admin = getattr(viewer, "is_admin", False)
+    return {service_id: moderation.link(name, url_for(
+        "travaux.service_form", service_id=service_id) if admin else None)
+        for service_id, name in rows}
+
+
+def init_app(app) -> None:
+    """Name incidents and services, and translate statuses, in the moderation log."""
+    moderation.add_target("incident", _incidents)
+    moderation.add_target("service", _services)
+    moderation.add_statuses(services.STATUS_LABELS)
