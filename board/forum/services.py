@@ -44,10 +44,22 @@ def can_edit(user, post: Post) -> bool:
 
 
 # Counters ------------------------------------------------------------------------------
+# A recount first locks the row it rewrites (a thread before its board, boards by id), so
+# two writers at once never both count without the other's post and write back a stale number
+# (READ COMMITTED). FOR NO KEY UPDATE: inserting a post holds a KEY SHARE lock on its thread,
+# which FOR UPDATE would wait for. SQLite has no row locks and needs none: writers take turns.
+
+def _lock(row) -> None:
+    """Flush, then lock `row` until commit and read it afresh."""
+    db.session.flush()
+    model = type(row)
+    db.session.execute(select(model).where(model.id == row.id).with_for_update(key_share=True)
+                       .execution_options(populate_existing=True))
+
 
 def _recount_thread(thread: Thread) -> None:
     """Recount a thread's shown posts and latest activity from the posts themselves."""
-    db.session.flush()
+    _lock(thread)
     count, last_id, last_at = db.session.execute(
         select(func.count(Post.id), func.max(Post.id), func.max(Post.created_at))
         .where(Post.thread_id == thread.id, shown(Post))
@@ -59,7 +71,7 @@ def _recount_thread(thread: Thread) -> None:
 
 def _recount_board(board: Board) -> None:
     """Recount a board's shown threads and posts, and find its latest shown post."""
-    db.session.flush()
+    _lock(board)
     threads, posts, last_id = db.session.execute(
         select(func.count(Thread.id), func.coalesce(func.sum(Thread.post_count), 0),
                func.max(Thread.last_post_id))
@@ -217,7 +229,7 @@ def unmark_affected(thread: Thread, user) -> None:
 
 
 def _count_affected(thread: Thread) -> None:
-    db.session.flush()
+    _lock(thread)
     thread.affected_count = db.session.scalar(
         select(func.count()).select_from(Affected).where(Affected.thread_id == thread.id))
 
@@ -319,8 +331,8 @@ def move(thread: Thread, target: Board, actor) -> None:
     if source.visibility != target.visibility:
         thread_visibility_changed.send(thread)
     record(actor, "thread.move", "thread", thread.id, source=source.slug, target=target.slug)
-    _recount_board(source)
-    _recount_board(target)
+    for board in sorted((source, target), key=lambda b: b.id):
+        _recount_board(board)
     db.session.commit()
 
 
