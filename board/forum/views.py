@@ -149,6 +149,8 @@ def post(post_id: int):
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
 @confirmed_required
+# An edit renders the post again, as a reply does: the same limit.
+@limiter.limit("30 per hour", methods=["POST"], exempt_when=lambda: is_staff(current_user))
 def edit_post(post_id: int):
     post = get_post(post_id)
     if not services.can_edit(current_user, post):
