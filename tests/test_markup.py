@@ -224,7 +224,7 @@ def test_hostile_input_renders_without_executable_content(source):
     "source", HOSTILE, ids=[_entry_id(i, entry) for i, entry in enumerate(HOSTILE, 1)]
 )
 def test_hostile_input_excerpt_is_bounded_plain_text(source):
-    text = markup.excerpt(source, 80)
+    text = markup.excerpt(markup.render(source), 80)
     assert isinstance(text, str)
     assert len(text) <= 80
     assert "\n" not in text
@@ -306,13 +306,14 @@ def test_legitimate_markdown_renders(source, expected):
     ("<script>alert(1)</script>", "<script>alert(1)</script>"),  # text, for an escaping template
 ])
 def test_excerpt_is_plain_text(source, expected):
-    assert markup.excerpt(source) == expected
+    assert markup.excerpt(markup.render(source)) == expected
 
 
 def test_excerpt_truncates_with_an_ellipsis():
-    assert markup.excerpt("mot " * 200, 30) == "mot " * 7 + "m…"
-    assert markup.excerpt("mot " * 200, 8) == "mot mot…"  # no space left before the ellipsis
-    assert markup.excerpt("*court*", 30) == "court"
+    assert markup.excerpt(markup.render("mot " * 200), 30) == "mot " * 7 + "m…"
+    assert markup.excerpt(markup.render("mot " * 200), 8) == "mot mot…"  # no space before …
+    assert markup.excerpt(markup.render("*court*"), 30) == "court"
+    assert markup.excerpt(markup.render('[a](/x "1 > 0") b'), 30) == "a b"
 
 
 def _indentation(depth: int) -> str:

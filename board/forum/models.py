@@ -94,6 +94,9 @@ class Post(HideableMixin, db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body_source: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # Plain-text preview (board.markup.excerpt), kept with the HTML: mails and lists show it
+    # without rendering the Markdown again.
+    excerpt: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     official: Mapped[bool] = mapped_column(default=False)

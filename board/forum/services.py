@@ -18,7 +18,7 @@ from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.forum.models import PUBLIC, Affected, Board, Post, Thread, Watch
-from board.markup import render
+from board.markup import excerpt, render
 from board.outbox.services import queue, queue_mail
 from board.permissions import has_role, is_staff
 from board.urls import absolute
@@ -108,8 +108,8 @@ def add_thread(board: Board, author, title: str, body: str, official: bool = Fal
     thread = Thread(board=board, author=author, title=title.strip(), slug=slugify(title),
                     created_at=moment, last_activity_at=moment)
     db.session.add(thread)
-    db.session.add(Post(thread=thread, author=author, body_source=body, body_html=render(body),
-                        created_at=moment, official=official))
+    db.session.add(Post(thread=thread, author=author, **_body(body), created_at=moment,
+                        official=official))
     _recount(thread)
     _watch(thread, author)
     return thread
@@ -128,12 +128,17 @@ def reply(thread: Thread, author, body: str, official: bool = False) -> Post:
 def add_post(thread: Thread, author, body: str, official: bool = False) -> Post:
     """Add a post in the caller's transaction (used by `reply` and by relayed updates);
     the thread's watchers get it in their next digest mail."""
-    post = Post(thread=thread, author=author, body_source=body, body_html=render(body),
-                created_at=now(), official=official)
+    post = Post(thread=thread, author=author, **_body(body), created_at=now(), official=official)
     db.session.add(post)
     _recount(thread)
     _wake_watchers(thread, author)
     return post
+
+
+def _body(source: str) -> dict:
+    """A post's text columns: its Markdown source, the HTML and the preview made from it."""
+    body_html = render(source)
+    return {"body_source": source, "body_html": body_html, "excerpt": excerpt(body_html)}
 
 
 def _wake_watchers(thread: Thread, author) -> None:
@@ -251,8 +256,8 @@ def first_post_id(thread: Thread) -> int | None:
 def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
     """Replace a post's text (and the thread's title, for a first post); marked as edited,
     and in the audit log when the editor is not the author. Commits."""
-    post.body_source = body
-    post.body_html = render(body)
+    for name, value in _body(body).items():
+        setattr(post, name, value)
     post.edited_at = post.thread.changed_at = post.thread.board.changed_at = now()
     if title and post.id == first_post_id(post.thread):
         post.thread.title = title.strip()
