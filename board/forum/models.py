@@ -61,8 +61,8 @@ class Thread(HideableMixin, db.Model):
     last_post_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
     )
-    # Members other than the author who said "me too".
-    affected_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Members affected: the author (who reported it) and every member who said "me too".
+    affected_count: Mapped[int] = mapped_column(default=1, server_default="1")
     # The official incident this report is linked to (the table belongs to board.travaux,
     # which builds on the forum: the forum names it and never imports it).
     incident_id: Mapped[int | None] = mapped_column(

@@ -106,7 +106,7 @@ def add_thread(board: Board, author, title: str, body: str, official: bool = Fal
     its author watches it."""
     moment = now()
     thread = Thread(board=board, author=author, title=title.strip(), slug=slugify(title),
-                    created_at=moment, last_activity_at=moment)
+                    created_at=moment, last_activity_at=moment, affected_count=1)
     db.session.add(thread)
     db.session.add(Post(thread=thread, author=author, **_body(body), created_at=moment,
                         official=official))
@@ -209,8 +209,8 @@ def viewer_state(thread: Thread, user) -> tuple[bool, bool]:
 
 
 def mark_affected(thread: Thread, user) -> None:
-    """Say "me too" on a report: counted once per member, never for its author; they watch
-    the thread from then on. Commits."""
+    """Say "me too" on a report: counted once per member; its author is counted already
+    (they reported it). They watch the thread from then on. Commits."""
     if user.id == thread.author_id:
         raise ForumError("author")
     if db.session.get(Affected, (thread.id, user.id)) is None:
@@ -234,8 +234,9 @@ def unmark_affected(thread: Thread, user) -> None:
 
 
 def _count_affected(thread: Thread) -> None:
+    """Members affected: the author, and those who said "me too" (never the author)."""
     _lock(thread)
-    thread.affected_count = db.session.scalar(
+    thread.affected_count = 1 + db.session.scalar(
         select(func.count()).select_from(Affected).where(Affected.thread_id == thread.id))
 
 
