@@ -99,10 +99,13 @@ class Post(HideableMixin, db.Model):
     excerpt: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who edited it last; the post names them when they are not its author.
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     official: Mapped[bool] = mapped_column(default=False)
 
     thread: Mapped[Thread] = relationship(foreign_keys=[thread_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+    edited_by: Mapped[User | None] = relationship(foreign_keys=[edited_by_id])
 
 
 class Affected(db.Model):

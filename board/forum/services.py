@@ -20,7 +20,7 @@ from board.extensions import db
 from board.forum.models import PUBLIC, Affected, Board, Post, Thread, Watch
 from board.markup import excerpt, render
 from board.outbox.services import queue, queue_mail
-from board.permissions import has_role, is_staff
+from board.permissions import has_role, is_admin, is_staff
 from board.urls import absolute
 from board.visibility import can_see_post, can_see_thread, shown, visible_posts
 
@@ -36,9 +36,10 @@ class ForumError(ValueError):
 
 def can_edit(user, post: Post) -> bool:
     """Authors edit their own posts while they see them and the thread is open; moderators
-    always."""
+    any post but an official answer, which speaks for the host: only its author and admins
+    edit that."""
     if is_staff(user):
-        return True
+        return not post.official or post.author_id == user.id or is_admin(user)
     return (has_role(user, "member") and post.author_id == user.id
             and can_see_post(user, post) and not post.thread.is_locked)
 
@@ -260,6 +261,7 @@ def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
     for name, value in _body(body).items():
         setattr(post, name, value)
     post.edited_at = post.thread.changed_at = post.thread.board.changed_at = now()
+    post.edited_by_id = editor.id
     if title and post.id == first_post_id(post.thread):
         post.thread.title = title.strip()
         post.thread.slug = slugify(title)

@@ -342,10 +342,15 @@ def unwatch(token: str):
     thread, user = db.session.get(Thread, thread_id), db.session.get(User, user_id)
     if thread is None or user is None:
         abort(404)
+    # A thread since hidden or moved to a staff board is not named to someone who may no
+    # longer see it; they can still stop watching it.
+    visible = can_see_thread(user, thread)
     form = forms.ActionForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         services.set_watching(thread, user, False)
-        return render_template("forum/unwatched.html", thread=thread, done=True)
-    return render_template("forum/unwatched.html", thread=thread, form=form, done=False)
+        return render_template("forum/unwatched.html", thread=thread, done=True,
+                               visible=visible)
+    return render_template("forum/unwatched.html", thread=thread, form=form, done=False,
+                           visible=visible)
