@@ -412,7 +412,11 @@ def test_a_post_beyond_the_render_budget_is_its_plain_text():
     assert "too much formatting to be shown as Markdown" in output
     assert "<li>" not in output and "<a " not in output and "<b>" not in output
     assert "<p>- &lt;b&gt;item&lt;/b&gt; &amp; *more*<br>\n- &lt;b&gt;" in output
-    assert output.endswith("<p>last [line](https://example.org)</p>\n")
+    assert output.startswith("<p>- &lt;b&gt;item&lt;/b&gt; &amp; *more*<br>\n")
+    assert output.endswith("<p>last [line](https://example.org)</p>\n<p><em>This message has "
+                           "too much formatting to be shown as Markdown: here is its plain "
+                           "text.</em></p>\n")
+    assert markup.excerpt(output).startswith("- <b>item</b> & *more* - <b>item</b>")
 
 
 def test_a_long_formatted_post_within_the_budget_stays_markdown():
