@@ -17,7 +17,6 @@ from board import (
     i18n,
     inputs,
     lists,
-    markup,
     ops,
     outbox,
     security,
@@ -80,7 +79,6 @@ def _extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login_manager.init_app(app)
-    app.jinja_env.filters["excerpt"] = markup.excerpt
 
     @app.context_processor
     def _page_modes():

@@ -11,7 +11,7 @@ from board.clock import now, travel
 from board.extensions import db
 from board.forum import services as forum
 from board.forum.models import Post, Thread
-from board.markup import render
+from board.markup import excerpt, render
 from board.travaux import services as travaux
 from board.travaux.models import Service
 from board.urls import site_context
@@ -155,9 +155,10 @@ def demo(if_empty: bool):
                         created_at=opened, last_activity_at=opened, pinned=board == "annonces")
         posts = [(author, body, False)] + replies
         for offset, (who, text, official) in enumerate(posts):
+            body_html = render(text)
             db.session.add(Post(thread=thread, author=_author(who, admin, moderator, members),
-                                body_source=text, body_html=render(text),
-                                official=official,
+                                body_source=text, body_html=body_html,
+                                excerpt=excerpt(body_html), official=official,
                                 created_at=opened + timedelta(minutes=37 * offset)))
     forum.recount_all()
     with site_context():

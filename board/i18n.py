@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from babel.dates import get_timezone_location
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_datetime, format_timedelta, get_locale, get_timezone, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -12,8 +12,11 @@ from board.clock import now
 
 
 def select_locale() -> str:
-    """The user's preference, then the session's choice, then Accept-Language, then the default."""
+    """The user's preference, then the session's choice, then Accept-Language, then the default.
+    Outside a request (the list listener, a command), the site's default language."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     user_locale = getattr(current_user, "locale", None) if current_user else None
     for choice in (user_locale, session.get("locale")):
         if choice in languages:

@@ -12,6 +12,7 @@ import threading
 
 import bleach
 from bleach import html5lib_shim
+from flask_babel import gettext
 from markdown_it import MarkdownIt
 from markdown_it.rules_block.table import table as _gfm_table
 
@@ -99,14 +100,66 @@ def _table(state, start_line, end_line, silent):
         return False
     first = len(state.tokens)
     rows = (_TABLE_CELLS - used) // columns  # the header row included
+    # A table gets one row more than the token budget has room for (a row is 3 tokens a cell
+    # and 2): parsed whole, one that long would cost the time the budget saves.
+    rows = min(rows, (_TOKENS - len(state.tokens)) // (3 * columns + 2) + 1)
     if not _gfm_table(state, start_line, min(end_line, start_line + 1 + rows), silent):
         return False
+    if len(state.tokens) > _TOKENS:
+        raise _TooComplex
     cells = sum(token.type in ("th_open", "td_open") for token in state.tokens[first:])
     state.env["table_cells"] = used + cells
     return True
 
 
 _markdown.block.ruler.at("table", _table, {"alt": ["paragraph", "reference"]})
+
+
+# Beyond the table budget, a post's whole render is budgeted. Parsing, rendering and above all
+# sanitizing cost 20 to 60 µs per token on this kind of machine, so 50 KB of one-line list items
+# (75,000 tokens) took 1.5 s of CPU. Past a budget the post is shown as escaped plain text; the
+# budgets keep the worst 50 KB post under about 150 ms, and leave room for a long post (15 KB
+# of formatted prose, a 100-row table).
+_TOKENS = 2_000  # every element: paragraphs, list items, cells, emphasis, links, text runs
+_INLINE_MARKS = 3_000  # characters that may open inline markup, in text outside code blocks
+# Lines, counted before parsing: a paragraph or a quote of 13,000 short lines costs 130 ms of
+# block parsing before any token budget is reached.
+_LINES = 3_000
+# markdown-it's inline terminators, where its inline rules are tried (the text between them is
+# skipped in one step).
+_MARKS = re.compile(r"[\n!#$%&*+\-:<=>@\[\\\]^_`{}~]")
+
+
+class _TooComplex(Exception):
+    """The source needs more elements than the render budget allows."""
+
+
+def _block_budget(state, start_line, end_line, silent):
+    """First block rule: stop the parse once the budget is spent (it never matches)."""
+    if len(state.tokens) > _TOKENS:
+        raise _TooComplex
+    return False
+
+
+def _inline_budget(state):
+    """Before inline parsing: refuse text holding more possible markup than the budget."""
+    marks = 0
+    for token in state.tokens:
+        if token.type == "inline":
+            marks += len(_MARKS.findall(token.content))
+            if marks > _INLINE_MARKS:
+                raise _TooComplex
+
+
+def _token_budget(state):
+    """After inline parsing: refuse more tokens in all than the budget."""
+    if sum(1 + len(token.children or ()) for token in state.tokens) > _TOKENS:
+        raise _TooComplex
+
+
+_markdown.block.ruler.before("table", "budget", _block_budget)
+_markdown.core.ruler.before("inline", "inline_budget", _inline_budget)
+_markdown.core.ruler.after("inline", "token_budget", _token_budget)
 
 
 class _TreeWalker(html5lib_shim.getTreeWalker("etree")):
@@ -149,6 +202,8 @@ def _cleaner() -> bleach.Cleaner:
 
 
 def _render_markdown(source: str) -> str:
+    if source.count("\n") > _LINES:
+        raise _TooComplex
     tokens = _markdown.parse(source)
     for token in _walk(tokens):
         if token.type in ("heading_open", "heading_close"):
@@ -177,13 +232,33 @@ def _walk(tokens):
 
 
 def render(source: str) -> str:
-    """Markdown source from a user to sanitized HTML, ready to store and to show."""
+    """Markdown source from a user to sanitized HTML, ready to store and to show; beyond the
+    render budget, the source as escaped plain text under a note that says so."""
     source = source.replace("\x00", "\ufffd")
-    return _cleaner().clean(_render_markdown(source))
+    try:
+        return _cleaner().clean(_render_markdown(source))
+    except _TooComplex:
+        return _plain(source)
 
 
-def excerpt(source: str, length: int = 200) -> str:
-    """Plain text of the first `length` characters of a Markdown source (for previews)."""
-    text = html.unescape(bleach.clean(_render_markdown(source), tags=set(), strip=True))
-    text = " ".join(text.split())
+def _plain(source: str) -> str:
+    """The source as escaped text, one paragraph per blank-line-separated block, and a note
+    after it (after, so that the stored excerpt is the text)."""
+    note = gettext("This message has too much formatting to be shown as Markdown: here is "
+                   "its plain text.")
+    blocks = (block.strip("\n") for block in re.split(r"\n[ \t]*\n", source))
+    paragraphs = "".join(f"<p>{html.escape(b).replace(chr(10), '<br>' + chr(10))}</p>\n"
+                         for b in blocks if b.strip())
+    return f"{paragraphs}<p><em>{html.escape(note)}</em></p>\n"
+
+
+# A tag of our own sanitized HTML: quoted attribute values may hold a ">", never a quote.
+_TAG = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
+EXCERPT_LENGTH = 240  # the longest preview shown (digest mails); pages cut it shorter
+
+
+def excerpt(body_html: str, length: int = EXCERPT_LENGTH) -> str:
+    """Plain text of the first `length` characters of HTML made by `render`: computed once
+    when a post or an update is written, stored, and shown wherever a preview is."""
+    text = " ".join(html.unescape(_TAG.sub("", body_html)).split())
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"

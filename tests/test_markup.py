@@ -224,7 +224,7 @@ def test_hostile_input_renders_without_executable_content(source):
     "source", HOSTILE, ids=[_entry_id(i, entry) for i, entry in enumerate(HOSTILE, 1)]
 )
 def test_hostile_input_excerpt_is_bounded_plain_text(source):
-    text = markup.excerpt(source, 80)
+    text = markup.excerpt(markup.render(source), 80)
     assert isinstance(text, str)
     assert len(text) <= 80
     assert "\n" not in text
@@ -306,13 +306,14 @@ def test_legitimate_markdown_renders(source, expected):
     ("<script>alert(1)</script>", "<script>alert(1)</script>"),  # text, for an escaping template
 ])
 def test_excerpt_is_plain_text(source, expected):
-    assert markup.excerpt(source) == expected
+    assert markup.excerpt(markup.render(source)) == expected
 
 
 def test_excerpt_truncates_with_an_ellipsis():
-    assert markup.excerpt("mot " * 200, 30) == "mot " * 7 + "m…"
-    assert markup.excerpt("mot " * 200, 8) == "mot mot…"  # no space left before the ellipsis
-    assert markup.excerpt("*court*", 30) == "court"
+    assert markup.excerpt(markup.render("mot " * 200), 30) == "mot " * 7 + "m…"
+    assert markup.excerpt(markup.render("mot " * 200), 8) == "mot mot…"  # no space before …
+    assert markup.excerpt(markup.render("*court*"), 30) == "court"
+    assert markup.excerpt(markup.render('[a](/x "1 > 0") b'), 30) == "a b"
 
 
 def _indentation(depth: int) -> str:
@@ -369,11 +370,59 @@ def test_pathological_input_renders_in_bounded_time(make_source):
 
 
 def test_a_large_table_still_renders_whole():
-    rows = "".join(f"| {n} | b | c | d |\n" for n in range(500))
+    rows = "".join(f"| {n} | b | c | d |\n" for n in range(100))
     output = markup.render("| a | b | c | d |\n|---|:-:|---|--:|\n" + rows)
-    assert output.count("<td") == 2_000
+    assert output.count("<td") == 400
     assert '<td class="align-right">d</td>' in output
     assert "|" not in output
+
+
+# The worst 50 KB shapes for the whole pipeline (parse, render, sanitize): each took 1.1 to 1.5 s
+# of CPU before board.markup had a render budget; now each costs 150 ms at most, or less.
+WORST_50KB = {
+    "one-line-list-items": lambda: "- a\n" * 13_000,
+    "paragraphs": lambda: "a\n\n" * 17_000,
+    "emphasised-words": lambda: "*a* " * 13_000,
+    "code-spans": lambda: "`a` " * 13_000,
+    "table-rows": lambda: "|a\n|-\n" + "|\n" * 25_000,
+    "autolinks": lambda: "http://a.bc " * 4_000,
+    "hard-breaks": lambda: "a  \n" * 13_000,
+    "quoted-lines": lambda: "> a\n" * 13_000,
+}
+RENDER_BUDGET = 0.5  # seconds of CPU, best of 3: generous, so that it holds under coverage
+
+
+@pytest.mark.parametrize("make_source", WORST_50KB.values(), ids=WORST_50KB.keys())
+def test_a_50kb_post_renders_within_the_render_budget(make_source):
+    source = make_source()[:50_000]
+    best = min(_cpu_time(markup.render, source) for _ in range(3))
+    assert best < RENDER_BUDGET, f"render took {best:.2f} s of CPU"
+
+
+def _cpu_time(function, *args) -> float:
+    start = time.process_time()
+    function(*args)
+    return time.process_time() - start
+
+
+def test_a_post_beyond_the_render_budget_is_its_plain_text():
+    source = "- <b>item</b> & *more*\n" * 3_000 + "\n\nlast [line](https://example.org)"
+    output = markup.render(source)
+    assert_safe(source[:200], output)
+    assert "too much formatting to be shown as Markdown" in output
+    assert "<li>" not in output and "<a " not in output and "<b>" not in output
+    assert "<p>- &lt;b&gt;item&lt;/b&gt; &amp; *more*<br>\n- &lt;b&gt;" in output
+    assert output.startswith("<p>- &lt;b&gt;item&lt;/b&gt; &amp; *more*<br>\n")
+    assert output.endswith("<p>last [line](https://example.org)</p>\n<p><em>This message has "
+                           "too much formatting to be shown as Markdown: here is its plain "
+                           "text.</em></p>\n")
+    assert markup.excerpt(output).startswith("- <b>item</b> & *more* - <b>item</b>")
+
+
+def test_a_long_formatted_post_within_the_budget_stays_markdown():
+    paragraph = "Voici un *paragraphe*, avec un [lien](https://example.org) et du `code`. " * 5
+    output = markup.render((paragraph + "\n\n") * 30)  # 11 KB, 1,600 tokens
+    assert output.count("<em>") == 150 and "too much formatting" not in output
 
 
 # A fence whose info string is only whitespace ("``` " with a trailing space is common) once

@@ -61,8 +61,8 @@ class Thread(HideableMixin, db.Model):
     last_post_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
     )
-    # Members other than the author who said "me too".
-    affected_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Members affected: the author (who reported it) and every member who said "me too".
+    affected_count: Mapped[int] = mapped_column(default=1, server_default="1")
     # The official incident this report is linked to (the table belongs to board.travaux,
     # which builds on the forum: the forum names it and never imports it).
     incident_id: Mapped[int | None] = mapped_column(
@@ -94,12 +94,18 @@ class Post(HideableMixin, db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body_source: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # Plain-text preview (board.markup.excerpt), kept with the HTML: mails and lists show it
+    # without rendering the Markdown again.
+    excerpt: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who edited it last; the post names them when they are not its author.
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     official: Mapped[bool] = mapped_column(default=False)
 
     thread: Mapped[Thread] = relationship(foreign_keys=[thread_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+    edited_by: Mapped[User | None] = relationship(foreign_keys=[edited_by_id])
 
 
 class Affected(db.Model):

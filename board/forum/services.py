@@ -20,9 +20,9 @@ from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.forum.models import PUBLIC, Affected, Board, Post, Thread, Watch
-from board.markup import render
+from board.markup import excerpt, render
 from board.outbox.services import queue, queue_mail
-from board.permissions import has_role, is_staff
+from board.permissions import has_role, is_admin, is_staff
 from board.urls import absolute
 from board.visibility import (
     GUEST,
@@ -45,18 +45,31 @@ class ForumError(ValueError):
 
 def can_edit(user, post: Post) -> bool:
     """Authors edit their own posts while they see them and the thread is open; moderators
-    always."""
+    any post but an official answer, which speaks for the host: only its author and admins
+    edit that."""
     if is_staff(user):
-        return True
+        return not post.official or post.author_id == user.id or is_admin(user)
     return (has_role(user, "member") and post.author_id == user.id
             and can_see_post(user, post) and not post.thread.is_locked)
 
 
 # Counters ------------------------------------------------------------------------------
+# A recount first locks the row it rewrites (a thread before its board, boards by id), so
+# two writers at once never both count without the other's post and write back a stale number
+# (READ COMMITTED). FOR NO KEY UPDATE: inserting a post holds a KEY SHARE lock on its thread,
+# which FOR UPDATE would wait for. SQLite has no row locks and needs none: writers take turns.
+
+def _lock(row) -> None:
+    """Flush, then lock `row` until commit and read it afresh."""
+    db.session.flush()
+    model = type(row)
+    db.session.execute(select(model).where(model.id == row.id).with_for_update(key_share=True)
+                       .execution_options(populate_existing=True))
+
 
 def _recount_thread(thread: Thread) -> None:
     """Recount a thread's shown posts and latest activity from the posts themselves."""
-    db.session.flush()
+    _lock(thread)
     count, last_id, last_at = db.session.execute(
         select(func.count(Post.id), func.max(Post.id), func.max(Post.created_at))
         .where(Post.thread_id == thread.id, shown(Post))
@@ -68,7 +81,7 @@ def _recount_thread(thread: Thread) -> None:
 
 def _recount_board(board: Board) -> None:
     """Recount a board's shown threads and posts, and find its latest shown post."""
-    db.session.flush()
+    _lock(board)
     threads, posts, last_id = db.session.execute(
         select(func.count(Thread.id), func.coalesce(func.sum(Thread.post_count), 0),
                func.max(Thread.last_post_id))
@@ -104,10 +117,10 @@ def add_thread(board: Board, author, title: str, body: str, official: bool = Fal
     its author watches it."""
     moment = now()
     thread = Thread(board=board, author=author, title=title.strip(), slug=slugify(title),
-                    created_at=moment, last_activity_at=moment)
+                    created_at=moment, last_activity_at=moment, affected_count=1)
     db.session.add(thread)
-    db.session.add(Post(thread=thread, author=author, body_source=body, body_html=render(body),
-                        created_at=moment, official=official))
+    db.session.add(Post(thread=thread, author=author, **_body(body), created_at=moment,
+                        official=official))
     _recount(thread)
     _watch(thread, author)
     return thread
@@ -126,12 +139,17 @@ def reply(thread: Thread, author, body: str, official: bool = False) -> Post:
 def add_post(thread: Thread, author, body: str, official: bool = False) -> Post:
     """Add a post in the caller's transaction (used by `reply` and by relayed updates);
     the thread's watchers get it in their next digest mail."""
-    post = Post(thread=thread, author=author, body_source=body, body_html=render(body),
-                created_at=now(), official=official)
+    post = Post(thread=thread, author=author, **_body(body), created_at=now(), official=official)
     db.session.add(post)
     _recount(thread)
     _wake_watchers(thread, author)
     return post
+
+
+def _body(source: str) -> dict:
+    """A post's text columns: its Markdown source, the HTML and the preview made from it."""
+    body_html = render(source)
+    return {"body_source": source, "body_html": body_html, "excerpt": excerpt(body_html)}
 
 
 def _wake_watchers(thread: Thread, author) -> None:
@@ -202,8 +220,8 @@ def viewer_state(thread: Thread, user) -> tuple[bool, bool]:
 
 
 def mark_affected(thread: Thread, user) -> None:
-    """Say "me too" on a report: counted once per member, never for its author; they watch
-    the thread from then on. Commits."""
+    """Say "me too" on a report: counted once per member; its author is counted already
+    (they reported it). They watch the thread from then on. Commits."""
     if user.id == thread.author_id:
         raise ForumError("author")
     if db.session.get(Affected, (thread.id, user.id)) is None:
@@ -227,8 +245,9 @@ def unmark_affected(thread: Thread, user) -> None:
 
 
 def _count_affected(thread: Thread) -> None:
-    db.session.flush()
-    thread.affected_count = db.session.scalar(
+    """Members affected: the author, and those who said "me too" (never the author)."""
+    _lock(thread)
+    thread.affected_count = 1 + db.session.scalar(
         select(func.count()).select_from(Affected).where(Affected.thread_id == thread.id))
 
 
@@ -249,9 +268,10 @@ def first_post_id(thread: Thread) -> int | None:
 def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
     """Replace a post's text (and the thread's title, for a first post); marked as edited,
     and in the audit log when the editor is not the author. Commits."""
-    post.body_source = body
-    post.body_html = render(body)
+    for name, value in _body(body).items():
+        setattr(post, name, value)
     post.edited_at = post.thread.changed_at = post.thread.board.changed_at = now()
+    post.edited_by_id = editor.id
     if title and post.id == first_post_id(post.thread):
         post.thread.title = title.strip()
         post.thread.slug = slugify(title)
@@ -329,8 +349,8 @@ def move(thread: Thread, target: Board, actor) -> None:
     if can_see_board(GUEST, source) != can_see_board(GUEST, target):
         thread_visibility_changed.send(thread)
     record(actor, "thread.move", "thread", thread.id, source=source.slug, target=target.slug)
-    _recount_board(source)
-    _recount_board(target)
+    for board in sorted((source, target), key=lambda b: b.id):
+        _recount_board(board)
     db.session.commit()
 
 

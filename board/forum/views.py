@@ -149,6 +149,8 @@ def post(post_id: int):
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
 @confirmed_required
+# An edit renders the post again, as a reply does: the same limit.
+@limiter.limit("30 per hour", methods=["POST"], exempt_when=lambda: is_staff(current_user))
 def edit_post(post_id: int):
     post = get_post(post_id)
     if not services.can_edit(current_user, post):
@@ -175,6 +177,20 @@ def _title_ok(form, is_first: bool) -> bool:
     return True
 
 
+@bp.get("/posts/<int:post_id>/delete")
+@login_required
+def delete_post(post_id: int):
+    """Ask before authors delete their own post: the page's button posts to hide_post.
+    abort(403) for anyone else's post."""
+    post = get_post(post_id)
+    if post.author_id != current_user.id:
+        abort(403)
+    is_first = post.id == services.first_post_id(post.thread)
+    blocked = is_first and post.thread.post_count > 1 and not is_staff(current_user)
+    return render_template("forum/delete_post.html", post=post, is_first=is_first,
+                           blocked=blocked, form=forms.ActionForm())
+
+
 @bp.post("/posts/<int:post_id>/hide")
 @login_required
 def hide_post(post_id: int):
@@ -191,7 +207,8 @@ def hide_post(post_id: int):
     if post.author_id == current_user.id:
         flash(_("Your message is deleted."), "success")
     else:
-        flash(_("The message is hidden."), "success")
+        flash(_("The message is hidden. To undo it, use “Show again” on the message."),
+              "success")
     if not can_see_thread(current_user, post.thread):
         return redirect(url_for("forum.board", slug=post.thread.board.slug))
     return redirect(url_for("forum.thread", thread_id=post.thread_id, slug=post.thread.slug))
@@ -340,10 +357,15 @@ def unwatch(token: str):
     thread, user = db.session.get(Thread, thread_id), db.session.get(User, user_id)
     if thread is None or user is None:
         abort(404)
+    # A thread since hidden or moved to a staff board is not named to someone who may no
+    # longer see it; they can still stop watching it.
+    visible = can_see_thread(user, thread)
     form = forms.ActionForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         services.set_watching(thread, user, False)
-        return render_template("forum/unwatched.html", thread=thread, done=True)
-    return render_template("forum/unwatched.html", thread=thread, form=form, done=False)
+        return render_template("forum/unwatched.html", thread=thread, done=True,
+                               visible=visible)
+    return render_template("forum/unwatched.html", thread=thread, form=form, done=False,
+                           visible=visible)

@@ -103,6 +103,8 @@ class IncidentUpdate(db.Model):
     status: Mapped[str] = mapped_column(String(16))
     body_source: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # Plain-text preview (board.markup.excerpt): the banner, the embed and the pages show it.
+    excerpt: Mapped[str] = mapped_column(Text, default="", server_default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 

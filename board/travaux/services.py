@@ -21,7 +21,7 @@ from board.forum import services as forum
 from board.forum.models import PUBLIC, Board, Thread
 from board.i18n import long_window
 from board.lists import services as lists
-from board.markup import render
+from board.markup import excerpt, render
 from board.outbox.models import OutboxMessage
 from board.outbox.services import queue
 from board.travaux.models import (
@@ -207,8 +207,9 @@ def post_update(incident: Incident, author, status: str, message: str,
 
 
 def _add_update(incident, author, status, message, moment) -> IncidentUpdate:
-    update = IncidentUpdate(incident=incident, author=author, status=status,
-                            body_source=message, body_html=render(message), created_at=moment)
+    body_html = render(message)
+    update = IncidentUpdate(incident=incident, author=author, status=status, body_source=message,
+                            body_html=body_html, excerpt=excerpt(body_html), created_at=moment)
     db.session.add(update)
     db.session.flush()
     incident.last_update = update

@@ -67,7 +67,7 @@ def test_report_promoted_to_incident_and_shown_in_banner(live_server, page, new_
     thread_url = page.url
     thread_id = int(re.search(r"/threads/(\d+)/", thread_url).group(1))
     expect(page.locator("h1")).to_have_text(TITLE)
-    expect(page.locator(".affected-count strong")).to_have_text("0")
+    expect(page.locator(".affected-count")).to_have_text("Vous êtes concerné·e")
     # The author cannot say "me too" on her own report.
     expect(page.locator('form[action$="/affected"]')).to_have_count(0)
 
@@ -79,7 +79,7 @@ def test_report_promoted_to_incident_and_shown_in_banner(live_server, page, new_
     expect(affected).to_have_attribute("aria-pressed", "false")
     affected.click()
     member.wait_for_url(re.compile(rf"/threads/{thread_id}/"))
-    expect(member.locator(".affected-count strong")).to_have_text("1")
+    expect(member.locator(".affected-count")).to_have_text("Vous et 1 autre membre êtes concernés")
     expect(member.locator('form[action$="/affected"] button')).to_have_attribute(
         "aria-pressed", "true")
     screenshot(member, "incident-01-member-affected-too")
@@ -88,7 +88,7 @@ def test_report_promoted_to_incident_and_shown_in_banner(live_server, page, new_
     staff = new_page()
     log_in(staff, live_server, emails[2])
     staff.goto(thread_url)
-    expect(staff.locator(".affected-count strong")).to_have_text("1")
+    expect(staff.locator(".affected-count")).to_have_text("2 membres concernés")
     staff.locator('a[href$="/promote"]').click()
     staff.wait_for_url(re.compile(rf"/threads/{thread_id}/promote$"))
     expect(staff.locator("#title")).to_have_value(TITLE)
@@ -128,7 +128,7 @@ def test_report_promoted_to_incident_and_shown_in_banner(live_server, page, new_
     expect(official).to_have_count(2)  # the promotion notice, then the update
     expect(official.last.locator(".post-body")).to_contain_text(UPDATE)
     expect(official.last.locator(".post-body a[href*='/travaux/incidents/']")).to_be_visible()
-    expect(page.locator(".affected-count strong")).to_have_text("1")
+    expect(page.locator(".affected-count")).to_have_text("Vous et 1 autre membre êtes concernés")
     screenshot(page, "incident-04-thread-seen-by-reporter")
 
     # 6. A guest sees the banner on every page; it opens on hover...

@@ -152,13 +152,13 @@ def test_member_marks_affected_and_takes_it_back(client, login_as):
     client.form(f"/threads/{report.id}/affected", {"affected": "1"})
     client.form(f"/threads/{report.id}/affected", {"affected": "1"})
     db.session.refresh(report)
-    assert report.affected_count == 1
+    assert report.affected_count == 2  # the author and the member
     assert db.session.get(Watch, (report.id, member.id)) is not None
     page = client.get(f"/threads/{report.id}", follow_redirects=True).get_data(as_text=True)
     assert 'aria-pressed="true"' in page
     client.form(f"/threads/{report.id}/affected", {"affected": "0"})
     db.session.refresh(report)
-    assert report.affected_count == 0
+    assert report.affected_count == 1
 
 
 def test_author_is_not_counted_and_guest_is_asked_to_log_in(client):
@@ -187,8 +187,9 @@ def test_incident_page_sums_affected_over_linked_threads(client, login_as):
     incident = db.session.scalar(select(Incident))
     client.form(f"/travaux/incidents/{incident.id}/link", {"thread": str(duplicate.id)})
     page = client.get(f"/travaux/incidents/{incident.id}").get_data(as_text=True)
-    assert "5 membres concernés dans les sujets liés" in page
-    assert "2 concernés" in page and "3 concernés" in page
+    # Each report's author counts: they reported it.
+    assert "7 membres concernés dans les sujets liés" in page
+    assert "3 concernés" in page and "4 concernés" in page
 
 
 def test_reports_to_watch_orders_unpromoted_threads_by_recent_affected(client, login_as):
