@@ -346,54 +346,6 @@ def test_two_admins_deciding_at_the_same_moment_make_one_decision(app, second):
                    "author told": 1}, got
 
 
-# Archive and feed ---------------------------------------------------------------------------
-
-def test_the_archive_and_its_feed_show_sent_messages_only(client, login_as):
-    admin = login_as("admin")
-    mailing_list = lists.get_list("informations")
-    sent = [lists.compose(mailing_list, admin, f"Envoyé {n}", f"Texte envoyé {n}")
-            for n in (1, 2)]
-    for message in sent:
-        lists.approve(message, admin)
-        deliver_due()  # no SMTP_URL: the (empty) fan-out marks it sent
-    held = lists.compose(mailing_list, admin, "Encore retenu", "Texte retenu")
-    rejected = lists.compose(mailing_list, admin, "Refusé", "Texte refusé")
-    lists.reject(rejected, admin, "Non")
-    other_list = lists.compose(lists.get_list("travaux"), admin, "Autre liste", "Texte")
-    lists.approve(other_list, admin)
-    deliver_due()
-    approved = lists.compose(mailing_list, admin, "Approuvé tard", "Texte approuvé")
-    lists.approve(approved, admin)  # the worker has not run since
-    client.logout()
-
-    page = client.get("/lists/informations/")
-    assert page.status_code == 200
-    text = page.get_data(as_text=True)
-    for message in sent:
-        assert message.subject in text
-        assert f"/lists/informations/{message.id}" in text
-    for subject in ("Encore retenu", "Refusé", "Approuvé tard", "Autre liste"):
-        assert subject not in text
-    for message in sent:
-        assert "Texte envoyé" in client.get(f"/lists/informations/{message.id}").get_data(
-            as_text=True)
-    for message in (held, rejected, approved, other_list):
-        assert client.get(f"/lists/informations/{message.id}").status_code == 404
-
-    response = client.get("/lists/informations/feed.rss")
-    assert response.status_code == 200
-    feed = feedparser.parse(response.data)
-    assert not feed.bozo, feed.bozo_exception
-    assert feed.version.startswith("rss")
-    assert [entry.title for entry in feed.entries] == ["Envoyé 2", "Envoyé 1"]
-    assert [entry.link for entry in feed.entries] == [
-        f"{BASE}/lists/informations/{m.id}" for m in reversed(sent)]
-    assert "Texte envoyé 2" in feed.entries[0].summary
-    assert [e.title for e in feedparser.parse(client.get("/lists/travaux/feed.rss").data)
-            .entries] == ["Autre liste"]
-    assert client.get("/lists/nosuch/feed.rss").status_code == 404
-
-
 # Who may ------------------------------------------------------------------------------------
 
 def staff_requests(message_id: int):
