@@ -17,7 +17,7 @@ from board.clock import now
 from board.extensions import db
 from board.forum import services as forum
 from board.forum.models import PUBLIC, STAFF, Post, Thread
-from board.markup import render
+from board.markup import excerpt, render
 from board.travaux.models import Incident, IncidentUpdate, Service, incident_services
 
 BOARDS = [("hebergement-web", "Hébergement web", PUBLIC), ("mail", "Mail", PUBLIC),
@@ -70,7 +70,7 @@ def seed(threads: int, posts_per_thread: int, incidents: int = 50, seed_value: i
         if audience is PUBLIC:
             public.append(boards[-1].id)
     bodies = [_body(rng, n) for n in range(40)]
-    rendered = [(b, render(b)) for b in bodies]
+    rendered = [(b, html, excerpt(html)) for b in bodies for html in [render(b)]]
     span = timedelta(days=365)
     start = moment - span
     step = span / max(threads, 1)
@@ -89,9 +89,10 @@ def seed(threads: int, posts_per_thread: int, incidents: int = 50, seed_value: i
     post_rows = []
     for thread_id, created in thread_ids:
         for k in range(posts_per_thread):
-            source, html = rendered[(thread_id + k) % len(rendered)]
+            source, html, preview = rendered[(thread_id + k) % len(rendered)]
             post_rows.append({"thread_id": thread_id, "author_id": rng.choice(user_ids),
-                              "body_source": source, "body_html": html, "official": False,
+                              "body_source": source, "body_html": html, "excerpt": preview,
+                              "official": False,
                               "created_at": created + timedelta(minutes=7 * k)})
         if len(post_rows) >= BATCH * 4:
             _insert(Post, post_rows)
@@ -127,15 +128,16 @@ def _seed_travaux(count: int, admin_id: int, moment, thread_ids) -> None:
         db.session.flush()
         db.session.execute(insert(incident_services), [
             {"incident_id": incident.id, "service_id": services[n % len(services)].id}])
-        last = None
+        updates = []
         for k, status in enumerate(["investigating", "identified"] if ongoing
                                    else ["investigating", "identified", "resolved"]):
-            last = IncidentUpdate(incident_id=incident.id, status=status,
+            updates.append(IncidentUpdate(incident_id=incident.id, status=status,
                                   body_source="Nous **enquêtons**.", body_html=html,
-                                  author_id=admin_id, created_at=opened + timedelta(hours=k))
-            db.session.add(last)
+                                  excerpt=excerpt(html),
+                                  author_id=admin_id, created_at=opened + timedelta(hours=k)))
+        db.session.add_all(updates)
         db.session.flush()
-        incident.last_update_id = last.id
+        incident.last_update_id = updates[-1].id
         if ongoing and thread_ids:
             db.session.execute(text("UPDATE threads SET incident_id = :i WHERE id = :t"),
                                {"i": incident.id, "t": thread_ids[-1][0]})

@@ -23,6 +23,9 @@ from board import create_app  # noqa: E402
 from board.extensions import db, limiter  # noqa: E402
 from board.lists.services import ensure_lists  # noqa: E402
 
+# The small site the feed tests of every domain read (the `site` fixture).
+pytest_plugins = ["tests.feedsite"]
+
 CSRF_RE = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 
 TEST_CONFIG = {

@@ -96,3 +96,10 @@ def test_sqlite_runs_in_wal_with_foreign_keys(app):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_huge_ids_in_addresses_are_404_not_500(client):
+    for path in ("/threads/99999999999999999999", "/posts/99999999999999999999",
+                 "/travaux/incidents/99999999999999999999",
+                 "/threads/99999999999999999999/feed.rss"):
+        assert client.get(path).status_code == 404, path

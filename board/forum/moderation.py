@@ -149,9 +149,10 @@ def _sentence(entry: AuditLog, names: dict[str, dict[int, Markup]]) -> Markup:
         "thread": named("thread", details.get("thread")),
         "source": quoted(str(details.get("source", ""))),
         "destination": quoted(str(details.get("target", ""))),
-        "status": escape(str(_STATUSES.get(details.get("status"), details.get("status", "")))),
-        "before": escape(str(ROLES.get(details.get("before"), details.get("before", "")))),
-        "after": escape(str(ROLES.get(details.get("after"), details.get("after", "")))),
+        "status": escape(str(_STATUSES.get(str(details.get("status")),
+                                           details.get("status", "")))),
+        "before": escape(str(ROLES.get(str(details.get("before")), details.get("before", "")))),
+        "after": escape(str(ROLES.get(str(details.get("after")), details.get("after", "")))),
     }
     sentence = ACTIONS[entry.action][1] if entry.action in ACTIONS else UNKNOWN
     return escape(str(sentence)) % values

@@ -55,8 +55,9 @@ def make_backup(directory: str) -> Backup:
     except (OSError, sqlite3.Error) as error:
         raise BackupError(f"cannot write the backup: {error}") from None
     except SQLAlchemyError as error:
+        cause = getattr(error, "orig", None) or error
         raise BackupError("cannot read the outbox of the backup (is the database migrated? "
-                          f"`flask --app wsgi db upgrade`): {error.orig or error}") from None
+                          f"`flask --app wsgi db upgrade`): {cause}") from None
     finally:
         partial.unlink(missing_ok=True)
     facts = {"created_at": moment.isoformat(), "database": kind, "file": target.name, **facts}

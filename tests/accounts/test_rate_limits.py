@@ -1,4 +1,5 @@
-"""Rate limits live in Redis when REDIS_URL is set, so every process shares them."""
+"""Rate limits: kept in Redis when REDIS_URL is set, so every process shares them, and counted
+per visitor behind a trusted proxy."""
 
 import os
 import subprocess
@@ -6,6 +7,10 @@ import sys
 import textwrap
 
 import pytest
+from flask import request
+
+from board import create_app
+from tests.conftest import TEST_CONFIG
 
 SCRIPT = textwrap.dedent("""
     import re, sys
@@ -43,3 +48,18 @@ def test_login_limits_are_kept_in_redis(tmp_path):
     keys = server.keys(f"*{prefix}*")
     assert keys, "the limiter wrote nothing to Redis"
     server.delete(*keys)
+
+
+def test_behind_a_proxy_rate_limits_see_each_visitor(database_url):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "TRUSTED_PROXIES": 1})
+    seen = {}
+
+    @app.get("/_whoami")
+    def whoami():
+        seen["addr"] = request.remote_addr
+        return "ok"
+
+    app.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.7"},
+                          environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert seen["addr"] == "203.0.113.7"

@@ -4,8 +4,9 @@ from sqlalchemy import select
 
 from board.audit import AuditLog
 from board.extensions import db
+from board.forum import services as forum
 from board.forum.models import Board, Post, Thread
-from tests.factories import make_board, make_thread
+from tests.factories import make_board, make_thread, make_user
 
 
 def test_moderator_actions_are_applied_and_logged(client, login_as):
@@ -97,3 +98,16 @@ def test_author_hiding_own_reply_is_not_a_staff_action(client, login_as):
     assert db.session.scalar(select(AuditLog)) is None
     # The reply is hidden all the same, by its author.
     assert db.session.get(Post, reply.id).hidden_by_id == author.id
+
+
+def test_showing_a_thread_again_shows_its_first_post_and_feeds_follow(client):
+    moderator = make_user(role="moderator")
+    thread = make_thread(title="Premier message masqué", body="Texte d'origine")
+    first = db.session.scalar(select(Post).where(Post.thread_id == thread.id))
+    forum.hide_post(first, moderator)  # hides the whole thread
+    assert "Premier message masqué" not in client.get("/feed.rss").get_data(as_text=True)
+    forum.hide_thread(thread, moderator, hidden=False)
+    db.session.refresh(first)
+    assert first.hidden_at is None and thread.post_count == 1
+    feed = client.get("/feed.rss").get_data(as_text=True)
+    assert "Premier message masqué" in feed and "origine" in feed

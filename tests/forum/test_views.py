@@ -250,3 +250,11 @@ def test_control_characters_never_reach_a_title(client, login_as):
     login_as()
     client.form(f"/boards/{board.slug}/new", {"title": "Panne\x01 du\x0b serveur", "body": "Oui"})
     assert db.session.scalar(select(Thread.title)) == "Panne du serveur"
+
+
+def test_stray_query_arguments_on_a_thread_are_no_500(client):
+    thread = make_thread(title="Sujet")
+    for query in ("slug=x", "thread_id=3", "_external=1", "page=2&slug=y"):
+        response = client.get(f"/threads/{thread.id}?{query}")
+        assert response.status_code == 301, query
+        assert "slug" not in response.headers["Location"].split("?")[-1]

@@ -25,6 +25,7 @@ from board.outbox.services import deliver_due
 from board.travaux import services as travaux
 from board.travaux.models import Incident
 from board.urls import site_context
+from tests.conftest import count_queries
 from tests.factories import make_user
 from tests.outbox import conftest as outbox_fixtures
 
@@ -345,54 +346,6 @@ def test_two_admins_deciding_at_the_same_moment_make_one_decision(app, second):
                    "author told": 1}, got
 
 
-# Archive and feed ---------------------------------------------------------------------------
-
-def test_the_archive_and_its_feed_show_sent_messages_only(client, login_as):
-    admin = login_as("admin")
-    mailing_list = lists.get_list("informations")
-    sent = [lists.compose(mailing_list, admin, f"Envoyé {n}", f"Texte envoyé {n}")
-            for n in (1, 2)]
-    for message in sent:
-        lists.approve(message, admin)
-        deliver_due()  # no SMTP_URL: the (empty) fan-out marks it sent
-    held = lists.compose(mailing_list, admin, "Encore retenu", "Texte retenu")
-    rejected = lists.compose(mailing_list, admin, "Refusé", "Texte refusé")
-    lists.reject(rejected, admin, "Non")
-    other_list = lists.compose(lists.get_list("travaux"), admin, "Autre liste", "Texte")
-    lists.approve(other_list, admin)
-    deliver_due()
-    approved = lists.compose(mailing_list, admin, "Approuvé tard", "Texte approuvé")
-    lists.approve(approved, admin)  # the worker has not run since
-    client.logout()
-
-    page = client.get("/lists/informations/")
-    assert page.status_code == 200
-    text = page.get_data(as_text=True)
-    for message in sent:
-        assert message.subject in text
-        assert f"/lists/informations/{message.id}" in text
-    for subject in ("Encore retenu", "Refusé", "Approuvé tard", "Autre liste"):
-        assert subject not in text
-    for message in sent:
-        assert "Texte envoyé" in client.get(f"/lists/informations/{message.id}").get_data(
-            as_text=True)
-    for message in (held, rejected, approved, other_list):
-        assert client.get(f"/lists/informations/{message.id}").status_code == 404
-
-    response = client.get("/lists/informations/feed.rss")
-    assert response.status_code == 200
-    feed = feedparser.parse(response.data)
-    assert not feed.bozo, feed.bozo_exception
-    assert feed.version.startswith("rss")
-    assert [entry.title for entry in feed.entries] == ["Envoyé 2", "Envoyé 1"]
-    assert [entry.link for entry in feed.entries] == [
-        f"{BASE}/lists/informations/{m.id}" for m in reversed(sent)]
-    assert "Texte envoyé 2" in feed.entries[0].summary
-    assert [e.title for e in feedparser.parse(client.get("/lists/travaux/feed.rss").data)
-            .entries] == ["Autre liste"]
-    assert client.get("/lists/nosuch/feed.rss").status_code == 404
-
-
 # Who may ------------------------------------------------------------------------------------
 
 def staff_requests(message_id: int):
@@ -622,6 +575,12 @@ def test_an_smtp_outage_mid_fan_out_ends_with_one_copy_each(app, smtp_server,
 
 # 5,000 subscribers ---------------------------------------------------------------------------
 
+# The fan-out job is a few statements whatever the number of subscribers (one bulk insert);
+# delivery claims and marks each mail in a bounded number of statements, over one connection.
+FAN_OUT_STATEMENTS = 12
+STATEMENTS_PER_MAIL = 2
+
+
 @slow
 def test_fan_out_to_5000_subscribers(smtp_server, monkeypatch):
     """One approved message to 5,000 active subscribers: the fan-out job (one transaction), then
@@ -640,27 +599,37 @@ def test_fan_out_to_5000_subscribers(smtp_server, monkeypatch):
     message = lists.compose(mailing_list, admin, "Message à tous", "Bonjour à **tous**.")
     lists.approve(message, admin)
 
-    raw = []
+    raw, sessions = [], set()
 
     async def keep_raw(server, session, envelope):
+        sessions.add(session)  # one per SMTP connection
         raw.append((list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 
     monkeypatch.setattr(smtp_server, "handle_DATA", keep_raw)  # read per connection
 
     started = perf_counter()
-    assert deliver_due(limit=1) == {"sent": 1, "retry": 0, "failed": 0}
+    with count_queries() as fan_out_statements:
+        assert deliver_due(limit=1) == {"sent": 1, "retry": 0, "failed": 0}
     fan_out = perf_counter() - started
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.kind == "mail", OutboxMessage.sent_at.is_(None))) == count
     assert raw == []
 
     started = perf_counter()
-    assert deliver_due() == {"sent": count, "retry": 0, "failed": 0}
+    with count_queries() as delivery_statements:
+        assert deliver_due() == {"sent": count, "retry": 0, "failed": 0}
     delivery = perf_counter() - started
 
-    print(f"\nfan-out to {count} subscribers ({db.engine.dialect.name}): job {fan_out:.2f} s; "
-          f"delivery {delivery:.2f} s, {count / delivery:.0f} messages/s")
+    # The work, counted: the times vary with the machine (and under coverage) and are only
+    # printed; `pytest -s -k 5000` shows them.
+    print(f"\nfan-out to {count} subscribers ({db.engine.dialect.name}): job {fan_out:.2f} s, "
+          f"{len(fan_out_statements)} statements; delivery {delivery:.2f} s, "
+          f"{count / delivery:.0f} messages/s, {len(delivery_statements)} statements, "
+          f"{len(sessions)} SMTP connection(s)")
+    assert len(fan_out_statements) <= FAN_OUT_STATEMENTS, fan_out_statements
+    assert len(delivery_statements) <= STATEMENTS_PER_MAIL * count + 1
+    assert len(sessions) == 1
     assert Counter(to for tos, _ in raw for to in tos) == Counter(row["email"] for row in rows)
     assert messages()[0].recipients == count
     tokens = {row["email"]: row["token"] for row in rows}
@@ -671,5 +640,3 @@ def test_fan_out_to_5000_subscribers(smtp_server, monkeypatch):
         assert mail["List-Unsubscribe"] == f"<{BASE}/lists/unsubscribe/{tokens[email]}>"
         assert mail["Subject"] == "[Informations] Message à tous"
         assert "<strong>tous</strong>" in mail.get_body(("html",)).get_content()
-    assert fan_out < 20, fan_out
-    assert delivery < 120, delivery

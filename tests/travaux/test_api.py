@@ -552,3 +552,11 @@ def test_cli_refuses_an_unknown_email(runner):
     result = runner.invoke(args=["users", "token", "--email", "nobody@example.org"])
     assert result.exit_code != 0
     assert count(ApiToken) == 0
+
+
+def test_api_tokens_can_be_revoked(client, runner, admin, token):
+    result = runner.invoke(args=["users", "revoke-tokens", "--email", admin.email])
+    assert result.exit_code == 0 and "revoked 1" in result.output
+    assert db.session.scalar(select(ApiToken.revoked_at)) is not None
+    response = client.post("/api/v1/incidents", json={"title": "x"}, headers=bearer(token))
+    assert response.status_code == 401

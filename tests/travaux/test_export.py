@@ -295,3 +295,17 @@ def test_database_cut_off_gives_the_503_page_then_recovers(app, database_url, tm
     # The outage wrote nothing: no publish job was queued by the failed requests.
     assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
         OutboxMessage.kind == "publish")) == 0
+
+
+def test_export_banner_is_fresh_within_one_long_lived_app_context(app, tmp_path):
+    admin = make_user(role="admin")
+    with site_context():
+        incident = services.open_incident(admin, kind="incident", title="Panne du webmail",
+                                          impact="major", services=[make_service("mail")],
+                                          message="Nous regardons.")
+    export(tmp_path / "site")
+    assert "ops-banner" in (tmp_path / "site" / "index.html").read_text()
+    with site_context():
+        services.post_update(incident, admin, "resolved", "Réglé.")
+    export(tmp_path / "site")  # the same app context, as in the worker
+    assert "ops-banner" not in (tmp_path / "site" / "index.html").read_text()

@@ -158,3 +158,19 @@ def test_the_worker_moves_maintenance_along_its_window(app, admin, runner):
     assert result.exit_code == 0, result.output
     db.session.refresh(maintenance)
     assert maintenance.status == "in_progress" and not maintenance.status_manual
+
+
+def test_maintenance_moving_by_itself_speaks_for_its_author(app):
+    admin = make_user(role="admin", name="Camille")
+    make_board(slug="travaux")
+    start = now() + timedelta(hours=1)
+    with site_context():
+        maintenance = services.open_incident(
+            admin, kind="maintenance", title="Mise à jour", impact="minor", services=[],
+            message="Prévue.", window=(start, start + timedelta(hours=1)))
+        with travel(timedelta(hours=1, minutes=5)):
+            services.follow_windows()
+    thread = maintenance.source_thread
+    last = db.session.scalar(select(Post).where(Post.thread_id == thread.id)
+                             .order_by(Post.id.desc()))
+    assert last.official and last.author_id == admin.id

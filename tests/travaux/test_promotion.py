@@ -5,7 +5,10 @@ from sqlalchemy import func, select
 from board.audit import AuditLog
 from board.extensions import db
 from board.forum.models import Affected, Post, Thread, Watch
+from board.lists.models import ListMessage
+from board.travaux import services as travaux
 from board.travaux.models import Incident, Service
+from board.urls import site_context
 from tests.factories import make_board, make_thread, make_user
 
 
@@ -233,3 +236,14 @@ def test_the_incident_box_refreshes_from_its_own_address(client, login_as):
     html = box.get_data(as_text=True)
     assert "Sous surveillance" in html and "Ça se stabilise." in html
     assert "<html" not in html  # a fragment, not a page
+
+
+def test_travaux_notice_never_links_a_staff_only_report(app, client):
+    admin = make_user(role="admin")
+    secret = make_thread(board=make_board(visibility="staff"), title="Suivi interne")
+    with site_context():
+        incident = travaux.promote(secret, admin, kind="incident", title="Panne", impact="minor",
+                                   services=[], message="Nous regardons.", notify=True)
+    notice = db.session.scalar(select(ListMessage))
+    assert f"/threads/{secret.id}" not in notice.body_source
+    assert f"/travaux/incidents/{incident.id}" in notice.body_source
