@@ -26,7 +26,7 @@ def worker(once: bool, interval: float, list_only: bool):
         click.echo("\n".join(describe()))
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with sqlite_worker_lock():
+    with _single_worker_lock():
         _work(once, interval)
 
 
@@ -52,7 +52,7 @@ def _work(once: bool, interval: float) -> None:
 
 
 @contextmanager
-def sqlite_worker_lock():
+def _single_worker_lock():
     """On SQLite, hold an exclusive lock on `<database file>.worker-lock` while the worker
     runs, or stop with an error if another worker holds it.
 

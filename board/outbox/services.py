@@ -219,7 +219,7 @@ def _retry(message: OutboxMessage, reason: str, delay: float, config) -> str:
         return _fail(message, _expired(reason, config))
     message.last_error = reason[:2000]
     message.due_at = now() + timedelta(seconds=delay)
-    log.warning("outbox %s failed (attempt %s), retry in %ss: %s",
+    log.warning("outbox %s not done (attempts: %s), retry in %ss: %s",
                 message.id, message.attempts, delay, message.last_error)
     return "retry"
 
