@@ -64,11 +64,13 @@ def load(instance_path: str) -> dict:
         # A watched thread's new replies are gathered this long into one mail.
         "WATCH_DIGEST_SECONDS": int(os.environ.get("WATCH_DIGEST_SECONDS", "600")),
         "OUTBOX_RETRY_SECONDS": int(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
-        "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "20")),
         # Every delivery is appended here, outside the database, so that a restored backup
         # does not send again what went out after it (`flask reconcile-outbox`); "" turns it off.
         "OUTBOX_JOURNAL": os.environ.get("OUTBOX_JOURNAL",
                                          str(Path(instance_path) / "outbox-journal.jsonl")),
+        # A row still undelivered this long after it was queued is marked failed (5 days, as
+        # Postfix's maximal_queue_lifetime); an unreachable SMTP server charges no attempt.
+        "OUTBOX_MAX_AGE_HOURS": float(os.environ.get("OUTBOX_MAX_AGE_HOURS", "120")),
         # The independent status site: where it is written, how it is published, its address.
         "TRAVAUX_EXPORT_DIR": os.environ.get("TRAVAUX_EXPORT_DIR", ""),
         "TRAVAUX_PUBLISH_COMMAND": os.environ.get("TRAVAUX_PUBLISH_COMMAND", ""),

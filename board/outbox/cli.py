@@ -1,7 +1,11 @@
 """`flask worker`: deliver the outbox and run the domains' periodic tasks."""
 
+import fcntl
 import logging
+import os
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -22,6 +26,11 @@ def worker(once: bool, interval: float, list_only: bool):
         click.echo("\n".join(describe()))
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with _single_worker_lock():
+        _work(once, interval)
+
+
+def _work(once: bool, interval: float) -> None:
     log = logging.getLogger("board.worker")
     for line in describe():
         log.info(line)
@@ -40,6 +49,40 @@ def worker(once: bool, interval: float, list_only: bool):
             return
         if not counts or not any(counts.values()):
             time.sleep(interval)
+
+
+@contextmanager
+def _single_worker_lock():
+    """On SQLite, hold an exclusive lock on `<database file>.worker-lock` while the worker
+    runs, or stop with an error if another worker holds it.
+
+    SQLite has no SKIP LOCKED: two workers would claim the same rows and send them twice. The
+    lock is the kernel's (flock), so it goes with the process however it ends, kill -9
+    included: no stale lock to clean up, unlike a row in the database.
+    """
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        yield
+        return
+    path = Path(url.database).absolute()
+    path = path.with_name(path.name + ".worker-lock")
+    with open(path, "a+", encoding="ascii") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            holder = file.read().strip() or "unknown"
+            raise click.ClickException(
+                f"another worker (pid {holder}) is already running on this SQLite database "
+                f"({path} is locked). SQLite allows only one worker, or mail would be sent "
+                f"twice; stop the other one, or move to PostgreSQL to run several.") from None
+        file.seek(0)
+        file.truncate()
+        file.write(f"{os.getpid()}\n")
+        file.flush()
+        logging.getLogger("board.worker").info("the only worker of this SQLite database "
+                                               "(lock %s)", path)
+        yield
 
 
 def describe() -> list[str]:

@@ -39,8 +39,19 @@ def build_message(payload: dict, mail_from: str) -> EmailMessage:
     return message
 
 
+class ServerUnavailable(Exception):
+    """The SMTP server cannot take any mail right now (refused or timed-out connection, TLS or
+    login failure, 421, dropped connection): a reason to wait, not a fault of the message."""
+
+    def __init__(self, cause: Exception):
+        super().__init__(f"SMTP server unreachable: {type(cause).__name__}: {cause}")
+
+
 class SMTPSender:
-    """Sends messages over one SMTP connection, opened lazily and reused for a batch."""
+    """Sends messages over one SMTP connection, opened lazily and reused for a batch.
+
+    Raises `ServerUnavailable` when the server, not the message, is the problem.
+    """
 
     def __init__(self, url: str, timeout: float = 20):
         parts = urlsplit(url)
@@ -51,7 +62,7 @@ class SMTPSender:
         self.port = parts.port or (465 if self.ssl else 25)
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
-        self.starttls = "starttls" in parse_qs(parts.query)
+        self.starttls = "starttls" in parse_qs(parts.query, keep_blank_values=True)
         self.timeout = timeout
         self._conn: smtplib.SMTP | None = None
 
@@ -70,12 +81,21 @@ class SMTPSender:
 
     def send(self, message: EmailMessage) -> None:
         if self._conn is None:
-            self._conn = self._connect()
+            try:
+                self._conn = self._connect()
+            except (smtplib.SMTPException, OSError) as error:
+                # Whatever the server said before it would take mail (greeting, TLS, login)
+                # holds for every message: nothing to blame this one for.
+                raise ServerUnavailable(error) from error
         try:
             self._conn.send_message(message)
-        except (smtplib.SMTPServerDisconnected, OSError):
+        except OSError as error:  # SMTPException is an OSError too: only some are the server's
+            if isinstance(error, smtplib.SMTPException) and not (
+                    isinstance(error, smtplib.SMTPServerDisconnected)
+                    or _is_shutting_down(error)):
+                raise  # a refusal of this message: 4xx, retried; 5xx, failed
             self.close()
-            raise
+            raise ServerUnavailable(error) from error
 
     def close(self) -> None:
         if self._conn is not None:
@@ -84,6 +104,13 @@ class SMTPSender:
             except (smtplib.SMTPException, OSError):
                 pass
             self._conn = None
+
+
+def _is_shutting_down(error: smtplib.SMTPException) -> bool:
+    """A 421 answer: the server is closing the connection (RFC 5321, 3.8), for all mail."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _msg in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code == 421
 
 
 def is_permanent(error: Exception) -> bool:

@@ -8,17 +8,29 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, or_, select, text, update
 
 from board.clock import now
 from board.extensions import db
-from board.outbox.mail import build_message, is_permanent, make_sender, new_message_id
+from board.outbox.mail import (
+    ServerUnavailable,
+    build_message,
+    is_permanent,
+    make_sender,
+    new_message_id,
+)
 from board.outbox.models import OutboxMessage
 from board.urls import site_context
 
 log = logging.getLogger("board.outbox")
-# Backoff doubles up to an hour; with the default 20 attempts a mail survives a day-long outage.
+# Backoff doubles up to an hour; a row expires by age (OUTBOX_MAX_AGE_HOURS), not by count.
 MAX_DELAY = 3600
+_PENDING = (OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+
+
+class Later(Exception):
+    """Raised by a handler that cannot run its row now through no fault of the row (another
+    worker holds what it needs): the row waits OUTBOX_RETRY_SECONDS, no attempt charged."""
 
 
 def queue(kind: str, payload: dict) -> OutboxMessage:
@@ -79,16 +91,21 @@ def queue_many(mails: Iterable[Mail]) -> int:
     return len(rows)
 
 
-def _claim_one():
-    """Lock the oldest due row; other workers skip it rather than wait (PostgreSQL)."""
+def _claim_one(started, mail: bool):
+    """Lock the oldest due row, mail included or not; other workers skip it rather than wait
+    (PostgreSQL). A row already tried (it has a last error) is taken only if it was due when
+    the pass `started`: a row retried in this pass waits for the next one, whatever its delay,
+    while the mail a fan-out queues in this pass still goes out in it."""
     stmt = (
         select(OutboxMessage)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
-        .where(OutboxMessage.due_at <= now())
+        .where(*_PENDING, OutboxMessage.due_at <= now())
+        .where(or_(OutboxMessage.due_at <= started, OutboxMessage.last_error.is_(None)))
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+    if not mail:
+        stmt = stmt.where(OutboxMessage.kind != "mail")
     return db.session.scalars(stmt).first()
 
 
@@ -146,17 +163,26 @@ def run_tasks() -> None:
 
 
 def deliver_due(limit: int | None = None) -> dict:
-    """Deliver every due row (at most `limit`); commits once per row. Returns counts."""
+    """Deliver every due row (at most `limit`), each at most once a pass; commits once per
+    row. An unreachable SMTP server ends the pass for mail: the queue waits.
+    Returns counts."""
     config = current_app.config
     sender = make_sender(config["SMTP_URL"])
     counts = {"sent": 0, "retry": 0, "failed": 0}
+    started, mail = now(), True
     try:
         while limit is None or sum(counts.values()) < limit:
-            message = _claim_one()
+            message = _claim_one(started, mail)
             if message is None:
                 db.session.rollback()
                 break
-            counts[_deliver(message, sender, config)] += 1
+            try:
+                counts[_deliver(message, sender, config)] += 1
+            except ServerUnavailable as error:
+                held = _hold_mail(message, error, config)
+                counts["retry"] += held["waiting"]
+                counts["failed"] += held["expired"]
+                mail = False
             db.session.commit()
     finally:
         sender.close()
@@ -169,6 +195,7 @@ def _site():
 
 
 def _deliver(message: OutboxMessage, sender, config) -> str:
+    """Run one row; raises ServerUnavailable when the SMTP server, not the row, is at fault."""
     try:
         if message.kind == "mail":
             sender.send(build_message(message.payload, config["MAIL_FROM"]))
@@ -177,22 +204,79 @@ def _deliver(message: OutboxMessage, sender, config) -> str:
             # records the failure (the row would stay due and block the outbox forever).
             with db.session.begin_nested(), _site():
                 registry().handlers[message.kind].func(message.payload)
+    except ServerUnavailable:
+        raise
+    except Later as error:
+        return _retry(message, f"waiting: {error}", config["OUTBOX_RETRY_SECONDS"], config)
     except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
         message.attempts += 1
-        message.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if message.attempts >= config["OUTBOX_MAX_ATTEMPTS"] or is_permanent(error):
-            message.failed_at = now()
-            log.error("outbox %s gave up after %s attempts: %s",
-                      message.id, message.attempts, message.last_error)
-            return "failed"
+        reason = f"{type(error).__name__}: {error}"
+        if is_permanent(error):
+            return _fail(message, reason)
         delay = min(config["OUTBOX_RETRY_SECONDS"] * 2 ** (message.attempts - 1), MAX_DELAY)
-        message.due_at = now() + timedelta(seconds=delay)
-        log.warning("outbox %s failed (attempt %s), retry in %ss: %s",
-                    message.id, message.attempts, delay, message.last_error)
-        return "retry"
+        return _retry(message, reason, delay, config)
     for hook in registry().delivered:
         hook.func(message)
     message.attempts += 1
     message.sent_at = now()
     message.last_error = None
     return "sent"
+
+
+def _retry(message: OutboxMessage, reason: str, delay: float, config) -> str:
+    """Put the row back for `delay` seconds, or fail it once it is older than the age limit."""
+    if now() - message.created_at >= _max_age(config):
+        return _fail(message, _expired(reason, config))
+    message.last_error = reason[:2000]
+    message.due_at = now() + timedelta(seconds=delay)
+    log.warning("outbox %s not done (attempts: %s), retry in %ss: %s",
+                message.id, message.attempts, delay, message.last_error)
+    return "retry"
+
+
+def _fail(message: OutboxMessage, reason: str) -> str:
+    message.failed_at = now()
+    message.last_error = reason[:2000]
+    log.error("outbox %s gave up after %s attempts: %s",
+              message.id, message.attempts, message.last_error)
+    return "failed"
+
+
+def _max_age(config) -> timedelta:
+    return timedelta(hours=config["OUTBOX_MAX_AGE_HOURS"])
+
+
+def _expired(reason: str, config) -> str:
+    return (f"expired: still undelivered after {config['OUTBOX_MAX_AGE_HOURS']:g} hours in "
+            f"the queue (OUTBOX_MAX_AGE_HOURS); last error: {reason}")[:2000]
+
+
+def _hold_mail(message: OutboxMessage, error: ServerUnavailable, config) -> dict:
+    """The SMTP server cannot be reached: every pending mail waits, none is charged an
+    attempt. As Postfix does, the wait grows with the age of the oldest mail (from
+    OUTBOX_RETRY_SECONDS to an hour); mail older than the age limit expires. Returns how many
+    rows wait and how many expired, in the caller's transaction."""
+    moment = now()
+    age = (moment - message.created_at).total_seconds()
+    until = moment + timedelta(seconds=min(max(age, config["OUTBOX_RETRY_SECONDS"]), MAX_DELAY))
+    reason = str(error)[:1500]
+    # Rows another worker holds are its business (SKIP LOCKED); our own claimed row is ours.
+    mail = (select(OutboxMessage.id).where(OutboxMessage.kind == "mail", *_PENDING)
+            .with_for_update(skip_locked=True))
+    expired = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(mail.where(OutboxMessage.created_at <= moment
+                                               - _max_age(config))))
+        .values(failed_at=moment, last_error=_expired(reason, config)),
+        execution_options={"synchronize_session": False}).rowcount
+    waiting = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(mail.where(OutboxMessage.due_at < until)))
+        .values(due_at=until),
+        execution_options={"synchronize_session": False}).rowcount
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id,
+                                                   *_PENDING).values(last_error=reason),
+                       execution_options={"synchronize_session": False})
+    log.warning("%s mail wait until %s, %s expired: %s",
+                waiting, until.isoformat(timespec="seconds"), expired, reason)
+    return {"waiting": waiting, "expired": expired}

@@ -5,6 +5,8 @@ menu, no forms, no script, the time of export on every page); their site paths a
 rewritten into relative links between the exported files. The export is built in a fresh
 folder beside the target and swapped in with one atomic rename of a symbolic link, so a web
 server reading DIR never serves half a site, and a failed export leaves the previous one.
+The version it replaces is kept until the next export: whoever still reads it (a publish
+command, a web server) finishes reading. One publish runs at a time across workers.
 """
 
 import json
@@ -14,14 +16,16 @@ import re
 import shlex
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 from flask import current_app, g
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from board.clock import now
 from board.extensions import db
+from board.outbox.services import Later
 from board.travaux.models import Incident, Service
 from board.travaux.status import status_document
 from board.visibility import GUEST
@@ -29,6 +33,8 @@ from board.visibility import GUEST
 log = logging.getLogger("board.export")
 _HREF = re.compile(r'((?:href|src)=")(/[^"]*)(")')
 _STATIC_FILES = ("board.css", "favicon.svg")
+# PostgreSQL advisory lock key of the publish job ("travaux" in ASCII).
+PUBLISH_LOCK = 0x7472617661757800
 
 
 class ExportError(RuntimeError):
@@ -159,9 +165,7 @@ def export(directory: str | os.PathLike) -> dict:
     except Exception as error:
         shutil.rmtree(version, ignore_errors=True)
         raise ExportError(f"export failed, the previous site stays: {error}") from error
-    previous = _swap_in(link, version)
-    if previous is not None:
-        shutil.rmtree(previous, ignore_errors=True)
+    _retire(link, _swap_in(link, version))
     counts["seconds"] = round(time.perf_counter() - started, 2)
     log.info("exported Travaux to %s: %s", link, counts)
     return counts
@@ -176,12 +180,30 @@ def _swap_in(link: Path, version: Path) -> Path | None:
         # A plain folder from before: moved aside once, after which swaps are atomic.
         previous = link.parent / f".{link.name}.replaced-{os.getpid()}"
         link.rename(previous)
-    temporary = link.parent / f".{link.name}.link-{os.getpid()}"
+    _point(link, version)
+    return previous
+
+
+def _retire(link: Path, previous: Path | None) -> None:
+    """Keep `previous` (the version just replaced) until the next export, behind the link
+    `.DIR.previous`, and remove the one it kept before: a publish command or a web server that
+    opened the old version still finds every file of it."""
+    kept = link.parent / f".{link.name}.previous"
+    older = link.parent / os.readlink(kept) if kept.is_symlink() else None
+    if previous is None:
+        return
+    _point(kept, previous)
+    if older is not None and older.name not in (previous.name, os.readlink(link)):
+        shutil.rmtree(older, ignore_errors=True)
+
+
+def _point(link: Path, target: Path) -> None:
+    """Make `link` a symbolic link to `target` (a sibling) in one atomic rename."""
+    temporary = link.parent / f".{link.name}.link-{os.getpid()}-{threading.get_ident()}"
     if temporary.is_symlink() or temporary.exists():
         temporary.unlink()
-    temporary.symlink_to(version.name)
+    temporary.symlink_to(target.name)
     os.replace(temporary, link)
-    return previous
 
 
 # Republishing ---------------------------------------------------------------------------
@@ -193,10 +215,22 @@ def publish(payload: dict) -> None:
     if not directory:
         log.warning("publish job without TRAVAUX_EXPORT_DIR: nothing to do")
         return
+    if not _publish_lock():
+        raise Later("another worker is publishing the status site")
     export(directory)
     command = current_app.config["TRAVAUX_PUBLISH_COMMAND"]
     if command:
         run_publish_command(command, Path(directory).absolute())
+
+
+def _publish_lock() -> bool:
+    """Take the publish lock until the job's transaction ends (its row marked sent or retried),
+    so the export and the command of two workers never overlap. PostgreSQL only: on SQLite a
+    single worker runs (`flask worker` makes sure of it)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    return db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                             {"key": PUBLISH_LOCK})
 
 
 def run_publish_command(command: str, folder: Path) -> None:

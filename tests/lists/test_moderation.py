@@ -563,14 +563,17 @@ def test_an_smtp_outage_mid_fan_out_ends_with_one_copy_each(app, smtp_server,
     assert deliver_due() == {"sent": 2, "retry": 3, "failed": 0}
     come_back()
     clock.advance(seconds=retry + 1)
-    assert deliver_due() == {"sent": 0, "retry": 0, "failed": 0}
+    if outage == "fail":  # a 451 doubles the wait of each copy; a crash, the queue's
+        assert deliver_due() == {"sent": 0, "retry": 0, "failed": 0}
     clock.advance(seconds=retry + 1)
     assert deliver_due() == {"sent": 3, "retry": 0, "failed": 0}
 
     assert received_by(smtp_server) == Counter(emails)
     assert len({m["Message-ID"] for m in smtp_server.messages}) == len(emails)
     assert all(m.sent_at is not None and m.failed_at is None for m in outbox())
-    assert Counter(m.attempts for m in outbox("mail")) == Counter({1: 3, 2: 2, 3: 3})
+    # A 451 charges each copy an attempt; a server gone away charges none.
+    expected = Counter({1: 3, 2: 2, 3: 3}) if outage == "fail" else Counter({1: 8})
+    assert Counter(m.attempts for m in outbox("mail")) == expected
 
 
 # 5,000 subscribers ---------------------------------------------------------------------------

@@ -171,3 +171,43 @@ class Clock:
 def clock():
     with ExitStack() as stack:
         yield Clock(stack)
+
+
+class RefusingServer:
+    """A listener on loopback that answers every connection "421 Service not available" and
+    hangs up, as a mail server does while it cannot take mail; it counts the connections."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.listener.settimeout(0.1)  # so that close() is seen at once
+        self.connections = 0
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _address = self.listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                self.connections += 1
+                conn.sendall(b"421 4.3.2 Service not available, closing channel\r\n")
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=5)
+        self.listener.close()
+
+
+@pytest.fixture
+def refusing_server():
+    server = RefusingServer()
+    yield server
+    server.close()

@@ -3,7 +3,9 @@
 import email
 import email.policy
 
-from board.outbox.mail import build_message
+import pytest
+
+from board.outbox.mail import ServerUnavailable, SMTPSender, build_message
 
 URL = "https://communaute.example.org/lists/unsubscribe/" + "x" * 43
 
@@ -28,3 +30,14 @@ def test_non_ascii_bodies_travel_as_7bit_quoted_printable():
     parsed = email.message_from_string(raw, policy=email.policy.default)
     assert parsed["Subject"] == "Réglé"
     assert parsed.get_body(("plain",)).get_content().strip() == "Réglé à midi"
+
+
+def test_starttls_in_the_smtp_url_is_required_of_the_server(smtp_server):
+    # aiosmtpd here offers no STARTTLS: the mail must wait, never go in clear.
+    sender = SMTPSender(smtp_server.url + "?starttls")
+    message = build_message({"to": "a@example.org", "subject": "Sujet", "text": "Texte"},
+                            "Communauté <c@example.org>")
+    with pytest.raises(ServerUnavailable, match="STARTTLS"):
+        sender.send(message)
+    sender.close()
+    assert smtp_server.received == []

@@ -124,7 +124,23 @@ def test_export_swaps_a_plain_folder_once_then_atomically(app, site):
     assert site["dir"].is_symlink() and not (site["dir"] / "old.html").exists()
     first = site["dir"].resolve()
     export(site["dir"])
-    assert site["dir"].resolve() != first and not first.exists()
+    assert site["dir"].resolve() != first
+    assert not list(site["dir"].parent.glob(".site.replaced-*"))  # the plain folder is gone
+
+
+def test_export_keeps_the_version_it_replaces_until_the_next_one(app, site):
+    # Whoever opened the previous version (a publish command, a web server) finishes it.
+    export(site["dir"])
+    first = site["dir"].resolve()
+    files = sorted(p.relative_to(first) for p in first.rglob("*"))
+    export(site["dir"])
+    second = site["dir"].resolve()
+    assert second != first and sorted(p.relative_to(first) for p in first.rglob("*")) == files
+    export(site["dir"])
+    assert not first.exists() and second.exists()
+    versions = {p.name for p in site["dir"].parent.iterdir()
+                if p.name.startswith(".site.") and not p.is_symlink()}
+    assert versions == {second.name, site["dir"].resolve().name}
 
 
 def test_export_command(runner, site):
