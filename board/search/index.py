@@ -26,11 +26,18 @@ from board.travaux.models import Incident, IncidentUpdate
 SOURCES = {
     Thread: (TITLE, ("title",), lambda t: (t.title, "")),
     Post: (POST, ("body_source",), lambda p: ("", plain_text(p.body_source))),
-    Incident: (INCIDENT, ("title",), lambda i: (i.title, "")),
+    Incident: (INCIDENT, ("title", "kind", "services"), lambda i: (i.title, _about(i))),
     IncidentUpdate: (UPDATE, ("body_source",), lambda u: ("", plain_text(u.body_source))),
     ListMessage: (MESSAGE, ("subject", "body_source"),
                   lambda m: (m.subject, plain_text(m.body_source))),
 }
+
+
+def _about(incident: Incident) -> str:
+    """Words an incident is searched by beyond its title: its kind (in French, the language of
+    the index) and its services' names."""
+    kind = "maintenance" if incident.is_maintenance else "incident"
+    return " ".join([kind] + [service.name for service in incident.services])
 
 
 def entry_row(obj) -> dict:

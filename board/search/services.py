@@ -115,6 +115,7 @@ class Result:
 class Page:
     results: list[Result]
     next_cursor: str | None
+    some_words: bool = False
 
 
 # Words --------------------------------------------------------------------------------------
@@ -153,15 +154,30 @@ def _fts5_match(groups) -> str:
     return " OR ".join(parts)
 
 
-def _hits(query: Query, groups):
+def _match(query: Query, groups, any_word: bool) -> str:
+    """What the database matches: on PostgreSQL the text for websearch_to_tsquery (the typed
+    text, or its words joined by "or"), on SQLite an FTS5 expression of quoted stems."""
+    postgres = db.engine.dialect.name == "postgresql"
+    if not any_word:
+        return clean_query(query.text) if postgres else _fts5_match(groups)
+    if postgres:
+        words = [w for token in clean_query(query.text).split()
+                 if token.lower() != "or" and not token.startswith("-")
+                 for w in WORD.findall(token) if term(w)]
+        return " or ".join(words)
+    wanted = {t: True for group in groups for w, t in group if w}
+    return " OR ".join(f'"{t}"' for t in wanted)
+
+
+def _hits(query: Query, match: str):
     """The matching entries, with their rank (higher is better), on this database."""
     entry = SearchEntry
-    has_body = cast(entry.body != "", Boolean).label("has_body")
+    # Snippets come from a post, an update or a message (titles are shown already).
+    has_body = cast(entry.source.in_((POST, UPDATE, MESSAGE)), Boolean).label("has_body")
     columns = [entry.id.label("entry_id"), entry.source, entry.source_id, entry.created_at,
                has_body]
     if db.engine.dialect.name == "postgresql":
-        tsquery = func.websearch_to_tsquery(literal_column(f"'{CONFIG}'::regconfig"),
-                                            clean_query(query.text))
+        tsquery = func.websearch_to_tsquery(literal_column(f"'{CONFIG}'::regconfig"), match)
         stmt = select(*columns, cast(func.ts_rank_cd(entry.document, tsquery), Float)
                       .label("rank")).where(entry.document.op("@@")(tsquery))
     else:
@@ -169,7 +185,7 @@ def _hits(query: Query, groups):
         stmt = (select(*columns, (-func.bm25(literal_column(FTS_TABLE), TITLE_WEIGHT, 1.0))
                        .label("rank"))
                 .select_from(fts).join(entry, entry.id == fts.c.rowid)
-                .where(literal_column(FTS_TABLE).op("MATCH")(_fts5_match(groups))))
+                .where(literal_column(FTS_TABLE).op("MATCH")(match)))
     zone = get_timezone()
     if query.since:
         stmt = stmt.where(entry.created_at >= datetime.combine(query.since, time(), zone))
@@ -218,8 +234,8 @@ def _visible(hits, query: Query, viewer):
     return union_all(*branches).cte("visible")
 
 
-def _page_statement(query: Query, groups, viewer, per_page: int):
-    visible = _visible(_hits(query, groups), query, viewer)
+def _page_statement(query: Query, match: str, viewer, per_page: int):
+    visible = _visible(_hits(query, match), query, viewer)
     best_first = func.row_number().over(
         partition_by=(visible.c.kind, visible.c.doc_id),
         order_by=(visible.c.has_body.desc(), visible.c.rank.desc(), visible.c.entry_id))
@@ -234,43 +250,46 @@ def _page_statement(query: Query, groups, viewer, per_page: int):
             .group_by(ranked.c.kind, ranked.c.doc_id))
     if query.after:
         docs = docs.having(tuple_(key, ranked.c.kind, ranked.c.doc_id)
-                           < tuple_(*_read_cursor(query.after, query.sort)))
+                           < tuple_(*_read_cursor(query.after, query.sort)[:3]))
     docs = docs.order_by(key.desc(), ranked.c.kind.desc(), ranked.c.doc_id.desc())
     page = docs.limit(per_page + 1).subquery("page")
     snippet = SearchEntry.body
     if db.engine.dialect.name == "postgresql":
         snippet = func.ts_headline(
             literal_column(f"'{CONFIG}'::regconfig"), SearchEntry.body,
-            func.websearch_to_tsquery(literal_column(f"'{CONFIG}'::regconfig"),
-                                      clean_query(query.text)), HEADLINE)
+            func.websearch_to_tsquery(literal_column(f"'{CONFIG}'::regconfig"), match),
+            HEADLINE)
     order = page.c.score if query.sort == RELEVANCE else page.c.last_at
-    return (select(page, SearchEntry.body, snippet.label("snippet"))
+    has_text = SearchEntry.source.in_((POST, UPDATE, MESSAGE)).label("has_text")
+    return (select(page, SearchEntry.body, snippet.label("snippet"), has_text)
             .join(SearchEntry, SearchEntry.id == page.c.best)
             .order_by(order.desc(), page.c.kind.desc(), page.c.doc_id.desc()))
 
 
 # Cursors --------------------------------------------------------------------------------------
 
-def _cursor(row, sort: str) -> str:
+def _cursor(row, sort: str, any_word: bool) -> str:
     key = row.score if sort == RELEVANCE else row.last_at.isoformat()
-    raw = json.dumps([key, row.kind, row.doc_id], separators=(",", ":")).encode()
+    raw = json.dumps([key, row.kind, row.doc_id, any_word], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _read_cursor(cursor: str, sort: str) -> tuple:
-    """(key, kind, id) from an `after=` cursor. Raises SearchError on anything else."""
+    """(key, kind, id, any_word) from an `after=` cursor. Raises SearchError on anything
+    else."""
     try:
-        key, kind, doc_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if kind not in KINDS or type(doc_id) is not int:
+        key, kind, doc_id, any_word = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if kind not in KINDS or type(doc_id) is not int or type(any_word) is not bool:
             raise ValueError
         if sort == RELEVANCE:
             if type(key) is not int:
                 raise ValueError
-            return literal(key, BigInteger), literal(kind, String), literal(doc_id)
+            return literal(key, BigInteger), literal(kind, String), literal(doc_id), any_word
         moment = datetime.fromisoformat(key)
         if moment.tzinfo is None:
             raise ValueError
-        return literal(moment, UTCDateTime()), literal(kind, String), literal(doc_id)
+        return literal(moment, UTCDateTime()), literal(kind, String), literal(doc_id), any_word
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
         message = _l("This page of results no longer exists: start the search again.")
         raise SearchError(message) from None
@@ -279,17 +298,23 @@ def _read_cursor(cursor: str, sort: str) -> tuple:
 # The search -----------------------------------------------------------------------------------
 
 def search(query: Query, viewer, per_page: int = 20) -> Page:
-    """The page of results of `query` that `viewer` may see. Raises SearchError."""
+    """The page of results of `query` that `viewer` may see: those with all its words, or
+    when there are none, those with some of them (`Page.some_words`). Raises SearchError."""
     groups = query_terms(query.text)
-    rows = db.session.execute(_page_statement(query, groups, viewer, per_page)).all()
+    any_word = _read_cursor(query.after, query.sort)[3] if query.after else False
+    match = _match(query, groups, any_word)
+    rows = db.session.execute(_page_statement(query, match, viewer, per_page)).all()
+    if not rows and not any_word and not query.after:
+        any_word, match = True, _match(query, groups, True)
+        rows = db.session.execute(_page_statement(query, match, viewer, per_page)).all()
     more = len(rows) > per_page
     rows = rows[:per_page]
     wanted = {t for group in groups for w, t in group if w}
     postgres = db.engine.dialect.name == "postgresql"
     snippets = {(r.kind, r.doc_id): from_headline(r.snippet) if postgres
-                else highlight(r.body, wanted) for r in rows if r.body}
+                else highlight(r.body, wanted) for r in rows if r.body and r.has_text}
     results = _results(rows, snippets, viewer)
-    return Page(results, _cursor(rows[-1], query.sort) if more else None)
+    return Page(results, _cursor(rows[-1], query.sort, any_word) if more else None, any_word)
 
 
 def _results(rows, snippets, viewer) -> list[Result]:
