@@ -65,7 +65,7 @@ from board.search.text import (
     highlight,
     term,
 )
-from board.travaux.models import CLOSED, Incident, IncidentUpdate
+from board.travaux.models import CLOSED, Incident, IncidentUpdate, Service, incident_services
 from board.travaux.services import status_label
 from board.types import UTCDateTime
 from board.visibility import visible_list_messages, visible_posts, visible_threads
@@ -77,6 +77,10 @@ SORTS = (RELEVANCE, DATE)
 # A thread's score: its best entry, plus a little for each other matching post or title.
 SPREAD = 0.2
 TITLE_WEIGHT = 4.0  # SQLite's bm25 weight of a title against a body (1.0)
+# Entries a search weighs at most (see _hits), and which sources each kind of result has.
+MAX_HITS = 2000
+KIND_SOURCES = {THREAD_KIND: (TITLE, POST), INCIDENT_KIND: (INCIDENT, UPDATE),
+                LIST_KIND: (MESSAGE,)}
 HEADLINE = (f'StartSel="{MARK_START}", StopSel="{MARK_END}", MaxWords=40, MinWords=20, '
             'MaxFragments=2, FragmentDelimiter=" … "')
 
@@ -89,6 +93,7 @@ class SearchError(ValueError):
 class Query:
     text: str
     board: str | None = None
+    service: str | None = None
     kind: str | None = None
     status: str | None = None
     since: date | None = None
@@ -169,8 +174,10 @@ def _match(query: Query, groups, any_word: bool) -> str:
     return " OR ".join(f'"{t}"' for t in wanted)
 
 
-def _hits(query: Query, match: str):
-    """The matching entries, with their rank (higher is better), on this database."""
+def _hits(query: Query, match: str, max_hits: int):
+    """The best `max_hits` matching entries (or the latest, sorting by date), with their rank
+    (higher is better), on this database. The cap bounds the work of a word found nearly
+    everywhere; results are still exact for the viewer, only fewer pages reach that far."""
     entry = SearchEntry
     # Snippets come from a post, an update or a message (titles are shown already).
     has_body = cast(entry.source.in_((POST, UPDATE, MESSAGE)), Boolean).label("has_body")
@@ -178,21 +185,25 @@ def _hits(query: Query, match: str):
                has_body]
     if db.engine.dialect.name == "postgresql":
         tsquery = func.websearch_to_tsquery(literal_column(f"'{CONFIG}'::regconfig"), match)
-        stmt = select(*columns, cast(func.ts_rank_cd(entry.document, tsquery), Float)
-                      .label("rank")).where(entry.document.op("@@")(tsquery))
+        rank = cast(func.ts_rank_cd(entry.document, tsquery), Float)
+        stmt = select(*columns, rank.label("rank")).where(entry.document.op("@@")(tsquery))
     else:
         fts = table(FTS_TABLE, column("rowid"))
-        stmt = (select(*columns, (-func.bm25(literal_column(FTS_TABLE), TITLE_WEIGHT, 1.0))
-                       .label("rank"))
+        rank = -func.bm25(literal_column(FTS_TABLE), TITLE_WEIGHT, 1.0)
+        stmt = (select(*columns, rank.label("rank"))
                 .select_from(fts).join(entry, entry.id == fts.c.rowid)
                 .where(literal_column(FTS_TABLE).op("MATCH")(match)))
+    if query.kind:
+        stmt = stmt.where(entry.source.in_(KIND_SOURCES[query.kind]))
     zone = get_timezone()
     if query.since:
         stmt = stmt.where(entry.created_at >= datetime.combine(query.since, time(), zone))
     if query.until:
         stmt = stmt.where(entry.created_at < datetime.combine(query.until + timedelta(days=1),
                                                               time(), zone))
-    return stmt.cte("hits")
+    best = (rank.desc(), entry.id) if query.sort == RELEVANCE else (entry.created_at.desc(),
+                                                                    entry.id.desc())
+    return stmt.order_by(*best).limit(max_hits).cte("hits")
 
 
 def _visible(hits, query: Query, viewer):
@@ -201,6 +212,9 @@ def _visible(hits, query: Query, viewer):
         return select(hits.c.entry_id, literal(kind, String).label("kind"),
                       doc_id.label("doc_id"), hits.c.rank, hits.c.created_at, hits.c.has_body)
 
+    affecting = (select(incident_services.c.incident_id)
+                 .join(Service, Service.id == incident_services.c.service_id)
+                 .where(Service.slug == query.service))
     branches = []
     if query.kind in (None, THREAD_KIND):
         titles = visible_threads(pick(THREAD_KIND, Thread.id).join(
@@ -215,6 +229,8 @@ def _visible(hits, query: Query, viewer):
             if query.status:
                 branch = branch.where(Thread.resolved_at.is_(None) if query.status == OPEN
                                       else Thread.resolved_at.is_not(None))
+            if query.service:  # the reports linked to an incident of that service
+                branch = branch.where(Thread.incident_id.in_(affecting))
             branches.append(branch)
     if query.kind in (None, INCIDENT_KIND) and not query.board:
         titles = pick(INCIDENT_KIND, Incident.id).join(
@@ -226,16 +242,22 @@ def _visible(hits, query: Query, viewer):
             if query.status:
                 closed = Incident.status.in_(CLOSED)
                 branch = branch.where(~closed if query.status == OPEN else closed)
+            if query.service:
+                branch = branch.where(Incident.id.in_(affecting))
             branches.append(branch)
-    if query.kind in (None, LIST_KIND) and not query.board and not query.status:
+    if query.kind in (None, LIST_KIND) and not (query.board or query.status or query.service):
         branches.append(visible_list_messages(pick(LIST_KIND, ListMessage.id).join(
             ListMessage, and_(hits.c.source == MESSAGE, ListMessage.id == hits.c.source_id)),
             viewer))
-    return union_all(*branches).cte("visible")
+    return union_all(*branches).cte("visible") if branches else None
 
 
-def _page_statement(query: Query, match: str, viewer, per_page: int):
-    visible = _visible(_hits(query, match), query, viewer)
+def _page_statement(query: Query, match: str, viewer, per_page: int, max_hits: int):
+    """The page's results (kind, doc_id, score, last_at, best entry and its snippet), or
+    None when the filters leave nothing to search (lists filtered by board, say)."""
+    visible = _visible(_hits(query, match, max_hits), query, viewer)
+    if visible is None:
+        return None
     best_first = func.row_number().over(
         partition_by=(visible.c.kind, visible.c.doc_id),
         order_by=(visible.c.has_body.desc(), visible.c.rank.desc(), visible.c.entry_id))
@@ -297,16 +319,20 @@ def _read_cursor(cursor: str, sort: str) -> tuple:
 
 # The search -----------------------------------------------------------------------------------
 
-def search(query: Query, viewer, per_page: int = 20) -> Page:
+def search(query: Query, viewer, per_page: int = 20, max_hits: int = MAX_HITS) -> Page:
     """The page of results of `query` that `viewer` may see: those with all its words, or
     when there are none, those with some of them (`Page.some_words`). Raises SearchError."""
     groups = query_terms(query.text)
     any_word = _read_cursor(query.after, query.sort)[3] if query.after else False
     match = _match(query, groups, any_word)
-    rows = db.session.execute(_page_statement(query, match, viewer, per_page)).all()
+    statement = _page_statement(query, match, viewer, per_page, max_hits)
+    if statement is None:
+        return Page([], None)
+    rows = db.session.execute(statement).all()
     if not rows and not any_word and not query.after:
         any_word, match = True, _match(query, groups, True)
-        rows = db.session.execute(_page_statement(query, match, viewer, per_page)).all()
+        rows = db.session.execute(_page_statement(query, match, viewer, per_page,
+                                                  max_hits)).all()
     more = len(rows) > per_page
     rows = rows[:per_page]
     wanted = {t for group in groups for w, t in group if w}

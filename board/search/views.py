@@ -36,6 +36,7 @@ def _query(errors: list[str]) -> services.Query:
     picked = {name: args.get(name) if args.get(name) in allowed else None
               for name, allowed in choice.items()}
     return services.Query(text=args.get("q", ""), board=args.get("board") or None,
+                          service=args.get("service") or None,
                           kind=picked["kind"], status=picked["status"],
                           since=_date("from", errors), until=_date("to", errors),
                           sort=picked["sort"] or services.RELEVANCE,

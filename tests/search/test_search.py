@@ -110,6 +110,23 @@ def test_filters_board_kind_and_status(client):
     assert "thread:Lenteur du site" in found(client, q="lent", status="open")
 
 
+def test_a_service_narrows_to_its_incidents_and_their_reports(client):
+    mail, web = make_service(slug="mail", name="Messagerie"), make_service(slug="web")
+    make_incident(title="Coupure des mails", services=[mail], message="Coupure.")
+    make_incident(title="Coupure des sites", services=[web], message="Coupure.")
+    make_thread(title="Coupure chez moi", body="Coupure.")
+    assert sorted(found(client, q="coupure", service="mail")) == [
+        "incident:Coupure des mails", "thread:Coupure des mails"]
+
+
+@pytest.mark.parametrize("args", [{"kind": "incident", "board": "web"},
+                                  {"kind": "list", "status": "open"},
+                                  {"kind": "list", "service": "mail"}])
+def test_filters_that_leave_nothing_to_search_find_nothing(client, args):
+    make_thread(title="Coupure", body="Coupure.")
+    assert found(client, q="coupure", **args) == []
+
+
 def test_dates_narrow_the_search_and_a_bad_date_is_said(client):
     with travel(-timedelta(days=40)):
         make_thread(title="Vieille panne", body="Coupure.")
@@ -280,3 +297,14 @@ def test_the_search_is_rate_limited_per_visitor(app, client):
                 for _ in range(61)]
     assert statuses[:60] == [200] * 60
     assert statuses[60] == 429
+
+
+def test_a_word_found_everywhere_weighs_only_the_best_entries(app):
+    board, author = make_board(), make_user()
+    for n in range(6):
+        forum.open_thread(board, author, f"Partout {n}", "partout " * (n + 1))
+    with app.test_request_context():
+        capped = search.search(search.Query("partout"), author, per_page=20, max_hits=4)
+        every = search.search(search.Query("partout"), author, per_page=20)
+    assert len(capped.results) <= 4 and capped.next_cursor is None
+    assert len(every.results) == 6
