@@ -40,9 +40,10 @@ def _about(incident: Incident) -> str:
     return " ".join([kind] + [service.name for service in incident.services])
 
 
-def entry_row(obj) -> dict:
-    """The common columns of the entry for one source row."""
-    source, _, text_of = SOURCES[type(obj)]
+def entry_row(obj, model=None) -> dict:
+    """The common columns of the entry for one source row (an object of `model`, or a row of
+    its id, created_at and text columns)."""
+    source, _, text_of = SOURCES[model or type(obj)]
     title, body = text_of(obj)
     return {"source": source, "source_id": obj.id, "created_at": obj.created_at,
             "title": title, "body": body}

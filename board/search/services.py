@@ -392,15 +392,19 @@ def reindex(batch: int = 5000) -> int:
     connection = db.session.connection()
     connection.execute(SearchEntry.__table__.delete())
     count = 0
-    for model in SOURCES:
+    for model, (_source, names, _text) in SOURCES.items():
+        # Only the columns an entry is made of (an incident's services need the object).
+        columns = [model] if model is Incident else [
+            model.id, model.created_at, *(getattr(model, name) for name in names)]
         last = 0
         while True:
-            objs = db.session.scalars(select(model).where(model.id > last)
+            rows = db.session.execute(select(*columns).where(model.id > last)
                                       .order_by(model.id).limit(batch)).all()
-            if not objs:
+            if not rows:
                 break
-            insert_entries(connection, [entry_row(obj) for obj in objs])
-            count += len(objs)
+            objs = [row[0] for row in rows] if model is Incident else rows
+            insert_entries(connection, [entry_row(obj, model) for obj in objs])
+            count += len(rows)
             last = objs[-1].id
             db.session.expunge_all()
     db.session.commit()
