@@ -128,7 +128,7 @@ class Page:
 def query_terms(text: str) -> list[list[tuple[bool, str]]]:
     """The typed words as groups joined by "or", each a list of (wanted, term): "-mot"
     excludes a word, as websearch_to_tsquery reads it on PostgreSQL. Raises SearchError."""
-    if len(text) > MAX_QUERY * 4:
+    if len(" ".join(text.split())) > MAX_QUERY:
         raise SearchError(_l("Your search is too long: %(count)d characters at most.",
                              count=MAX_QUERY))
     groups: list[list[tuple[bool, str]]] = [[]]

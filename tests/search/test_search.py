@@ -44,6 +44,14 @@ def test_the_stemmer_joins_forms_of_a_word(client):
     assert found(client, q="restaurer") == []
 
 
+def test_a_long_query_gets_a_clear_message(client):
+    make_thread(title="Panne", body="Une panne.")
+    assert found(client, q="panne " * 33) == ["thread:Panne"]
+    response = client.get("/search", query_string={"q": "panne " * 34})
+    assert response.status_code == 400
+    assert "trop longue : 200 caractères au plus" in response.get_data(as_text=True)
+
+
 def test_stop_words_alone_get_a_clear_message(client):
     response = client.get("/search", query_string={"q": "sur le de la"})
     assert response.status_code == 400
