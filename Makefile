@@ -6,7 +6,8 @@ FLASK := $(BIN)/flask --app wsgi
 PO := $(wildcard board/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test lint typecheck bench translations-extract translations-update worker clean
+.PHONY: install run test lint typecheck bench bench-search translations-extract \
+	translations-update worker clean
 
 install: $(VENV)/.installed $(MO)
 
@@ -45,6 +46,10 @@ endif
 bench: install
 	BENCH_DB="$(BENCH_DB)" BENCH_SIZE="$(BENCH_SIZE)" BENCH_QUICK="$(BENCH_QUICK)" \
 	  $(BIN)/python bench/run.py
+
+# Search latency (p50/p95 of 20 French queries) on 100,000 posts, or BENCH_DB=postgresql://...
+bench-search: install
+	BENCH_DB="$(BENCH_DB)" $(BIN)/python bench/search.py
 
 lint: install
 	$(BIN)/ruff check board tests

@@ -19,6 +19,7 @@ from board import (
     lists,
     ops,
     outbox,
+    search,
     security,
     travaux,
     visibility,
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     accounts.init_app(app)    # users, sessions, tokens
     forum.init_app(app)       # boards, threads, posts
     travaux.init_app(app)     # status, incidents, the API, the static site
+    search.init_app(app)      # full-text search over the forum, Travaux and the lists
     demo.init_app(app)        # `flask demo`
     bench.init_app(app)       # `flask bench seed`
     ops.init_app(app)         # backup, restore, doctor: above every domain

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = ROOT / "board"
 # Dependencies point one way: each domain may use those to its left, never those to its right.
-DOMAINS = ["outbox", "lists", "accounts", "forum", "travaux"]
+DOMAINS = ["outbox", "lists", "accounts", "forum", "travaux", "search"]
 # Shared helpers import no domain. (board/visibility.py knows the forum's and the lists'
 # models: deciding who sees them is its job. demo and ops sit on top of everything.)
 SHARED = ["markup", "feeds", "permissions", "audit", "clock", "types", "urls", "i18n", "errors",

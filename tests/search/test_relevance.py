@@ -1,0 +1,29 @@
+"""Relevance on French queries: a judged set against the demo data (tests/data)."""
+
+from board.extensions import db
+from tests.search.conftest import judged, results
+
+# What the suite reaches on each database (landed first, in the top 3, met its rank), of 56
+# judgements: a change to the analysis or the ranking may raise these, never lower them.
+REACHED = {"sqlite": (53, 56, 56), "postgresql": (50, 56, 55)}
+
+
+def test_the_judged_french_queries_find_what_they_should(client, demo):
+    first = top3 = met = 0
+    misses = []
+    for judgement in judged()["judgements"]:
+        found = results(client.get("/search", query_string={"q": judgement["q"]}))
+        rank = found.index(judgement["expect"]) + 1 if judgement["expect"] in found else None
+        first += rank == 1
+        top3 += rank is not None and rank <= 3
+        if rank is not None and rank <= judgement["rank"]:
+            met += 1
+        else:
+            misses.append(f"{judgement['q']!r}: {judgement['expect']} at {rank}, got {found[:3]}")
+    count = len(judged()["judgements"])
+    print(f"\nrelevance ({db.engine.dialect.name}), {count} judgements: first {first}, "
+          f"top 3 {top3}, met {met}")
+    print("\n".join(misses))
+    assert count >= 40
+    reached = REACHED[db.engine.dialect.name]
+    assert first >= reached[0] and top3 >= reached[1] and met >= reached[2], misses
