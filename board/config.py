@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -49,6 +50,8 @@ def load(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": base_url.startswith("https"),
+        # A login (remembered or not) ends after this, whatever its cookies say.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "MAX_CONTENT_LENGTH": 512 * 1024,
         "REDIS_URL": redis_url,
         # How many reverse proxies (nginx...) stand in front: their X-Forwarded-For is trusted

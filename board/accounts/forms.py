@@ -17,6 +17,13 @@ from board.formfields import CheckboxesField, CsrfForm
 PASSWORD_MIN = 10
 NAME_PATTERN = r"^[\w][\w .\-']*[\w.]$"
 
+# Why a display name is refused (accounts.services.name_problem).
+NAME_ERRORS = {
+    "name-taken": _l("This display name is already taken."),
+    "mixed-script": _l("A display name keeps to one alphabet: do not mix, for example, Latin "
+                       "and Cyrillic letters."),
+}
+
 _email = [DataRequired(), Length(max=254), Email(message=_l("Please enter a valid email address."))]
 
 
@@ -83,6 +90,11 @@ class ProfileForm(FlaskForm):
 class EmailForm(FlaskForm):
     email = EmailField(_l("New email address"), validators=_email,
                        render_kw={"autocomplete": "email"})
+    password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class DeleteForm(FlaskForm):
     password = PasswordField(_l("Current password"), validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})
 
