@@ -1,8 +1,10 @@
 """Display names as people see them: lookalikes share one key, and one name keeps to one script.
 
-The key is NFKC (fullwidth and other compatibility forms), then a confusables skeleton
-(Unicode TR 39: `М` Cyrillic and `M` Latin, `0` and `O`, `rn` and `m`), case folding, and the
-skeleton again so that folded letters land on one prototype too. The skeleton data comes from
+The key is NFKC and case folding (fullwidth and other compatibility forms, capitals), then a
+confusables skeleton (Unicode TR 39: Cyrillic `о` and Latin `o`, `rn` and `m`, `0` and `O`),
+as TR 39 advises for comparing without case; prototypes that are capitals (`0` → `O`) are
+folded and mapped once more. Capital-only lookalikes (Cyrillic `М`) are left to the script
+rule: a name mixing Latin and Cyrillic is refused. The skeleton data comes from
 confusable_homoglyphs (Unicode's confusables.txt as pairs), whose script table also says
 which script each character belongs to.
 """
@@ -58,7 +60,7 @@ def _skeleton(text: str) -> str:
 
 def name_key(name: str) -> str:
     """The comparison key of a display name: two names with one key look alike."""
-    text = unicodedata.normalize("NFKC", name.strip())
+    text = unicodedata.normalize("NFKC", name.strip()).casefold()
     text = " ".join(text.split())
     return _skeleton(_skeleton(text).casefold())
 

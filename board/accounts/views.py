@@ -1,10 +1,10 @@
 """Register, confirm, log in and out, reset a password, manage the account."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
-from limits import parse
+from limits import parse_many
 from sqlalchemy import func, select
 
 from board.accounts import forms, services
@@ -23,8 +23,6 @@ TOKEN_ERRORS = {
     "invalid": lambda: _("This link is not valid, or has already been used."),
     "email-taken": lambda: _("This address is already used by another account."),
 }
-# Wrong passwords for one account, from anywhere, before it counts as under attack.
-ACCOUNT_FAILURES = parse("50 per hour")
 
 
 @login_manager.user_loader
@@ -109,8 +107,9 @@ def _login_failed(response) -> bool:
 # Per client address, every attempt counts; per (address, account), only failures do: a
 # stranger who exhausts them locks out their own address, never the account's owner.
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
-@limiter.limit("20 per hour", methods=["POST"], key_func=_login_pair, deduct_when=_login_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ADDRESS_AND_ACCOUNT"],
+               methods=["POST"], key_func=_login_pair, deduct_when=_login_failed)
 def login():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
@@ -130,19 +129,22 @@ def login():
 def _account_under_attack() -> bool:
     """Count a wrong password against the account, from wherever it came; True past the
     limit. The count only ever slows wrong passwords: a right one is always let in."""
-    strategy = limiter.limiter
-    under_attack = not strategy.test(ACCOUNT_FAILURES, "login-account", _login_email())
-    strategy.hit(ACCOUNT_FAILURES, "login-account", _login_email())
+    strategy, email = limiter.limiter, _login_email()
+    limits = parse_many(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"])
+    under_attack = not all(strategy.test(limit, "login-account", email) for limit in limits)
+    for limit in limits:
+        strategy.hit(limit, "login-account", email)
     return under_attack
 
 
 def _too_many_failures(form, next_url):
     form.password.errors.append(_(
         "Too many wrong passwords were tried for this account recently. If it is yours, "
-        "your right password still works; otherwise wait an hour."))
-    retry = str(ACCOUNT_FAILURES.get_expiry())
+        "your right password still works."))
+    retry = max(limit.get_expiry() for limit in
+                parse_many(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"]))
     return render_template("accounts/login.html", form=form, next=next_url), 429, {
-        "Retry-After": retry}
+        "Retry-After": str(retry)}
 
 
 @bp.post("/logout")
