@@ -52,8 +52,9 @@ def test_a_reset_request_takes_the_same_time_for_any_address(app, client):
     print(f"POST /reset, best of {ROUNDS}: known {wall[0] * 1000:.2f} ms "
           f"({known * 1000:.2f} ms CPU), unknown {wall[1] * 1000:.2f} ms "
           f"({unknown * 1000:.2f} ms CPU)")
-    # Generous: rendering the mail in the request made a known address 1.8 times slower.
-    assert max(known, unknown) / min(known, unknown) < 1.4
+    # Rendering the mail in the request made a known address 1.3 to 1.5 times dearer in CPU
+    # (1.8 on the wall clock of a quiet machine); doing the same work, within 3 %.
+    assert max(known, unknown) / min(known, unknown) < 1.2
 
 
 def test_the_worker_mails_a_reset_link_to_registered_addresses_only(app, client):
