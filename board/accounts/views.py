@@ -257,7 +257,7 @@ def change_email():
 
 
 @bp.post("/account/lists")
-@confirmed_required
+@login_required
 def update_lists():
     form = forms.ListsForm()
     form.lists.choices = [(m.slug, m.name) for m in lists.all_lists()]
