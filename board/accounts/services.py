@@ -236,6 +236,9 @@ def _key_hash(key: str) -> str:
 def start_session(user: User) -> str:
     """Open a login for `user` (commits); its key is kept on the user for Flask-Login."""
     key = secrets.token_urlsafe(32)
+    # Logins that ran out are of no use to anybody: they go when their owner logs in again.
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id,
+                                                 UserSession.expires_at <= now()))
     db.session.add(UserSession(user_id=user.id, key_hash=_key_hash(key),
                                expires_at=now() + current_app.config["REMEMBER_COOKIE_DURATION"]))
     db.session.commit()

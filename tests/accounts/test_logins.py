@@ -129,6 +129,8 @@ def test_remember_me_lasts_thirty_days_even_in_a_copied_cookie(app, client):
     with travel(timedelta(days=31)):
         # The cookie's own expiry is the browser's business; the login row says no.
         assert not is_logged_in(copy_of(app, client, "remember_token"), user)
+        log_in(app.test_client(), user)  # and it goes when its owner logs in again
+    assert db.session.scalar(select(func.count(UserSession.id))) == 1
 
 
 def test_a_cookie_from_before_logins_had_keys_is_refused(app, client):
