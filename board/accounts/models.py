@@ -4,8 +4,9 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from board.accounts.names import name_key
 from board.audit import AuditLog  # noqa: F401 - kept importable from here
 from board.clock import now
 from board.extensions import db
@@ -21,8 +22,10 @@ class User(UserMixin, db.Model):
     # Stored lower-cased, so the unique index compares case-insensitively.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
-    # The name as it looks (board/accounts/names.py): lookalike names share one key.
-    name_key: Mapped[str] = mapped_column(String(255), unique=True)
+    # The name as it looks (board/accounts/names.py): lookalike names share one key. Kept
+    # by the `name` validator below, and computed for inserts that do not give it.
+    name_key: Mapped[str] = mapped_column(String(255), unique=True, default=lambda context:
+                                          name_key(context.get_current_parameters()["name"]))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="member")
     locale: Mapped[str | None] = mapped_column(String(8))
@@ -49,6 +52,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.disabled_at is None
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
     def get_id(self) -> str:
         # What Flask-Login keeps in the session cookie and in the remember-me cookie: the

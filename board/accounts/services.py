@@ -58,9 +58,8 @@ def hash_password(password: str) -> str:
 def create_user(email: str, name: str, password: str, role: str = "member",
                 confirmed: bool = False, locale: str | None = None) -> User:
     """Add a user to the session (the caller commits)."""
-    user = User(email=normalize_email(email), name=name.strip(), name_key=name_key(name),
-                role=role, locale=locale, password_hash=hash_password(password),
-                confirmed_at=now() if confirmed else None)
+    user = User(email=normalize_email(email), name=name.strip(), role=role, locale=locale,
+                password_hash=hash_password(password), confirmed_at=now() if confirmed else None)
     db.session.add(user)
     db.session.flush()
     return user
@@ -286,7 +285,7 @@ def update_profile(user: User, name: str, locale: str | None) -> None:
     problem = name_problem(name, except_user=user)
     if problem:
         raise AccountError(problem)
-    user.name, user.name_key = name.strip(), name_key(name)
+    user.name = name.strip()
     user.locale = locale or None
     db.session.commit()
 
