@@ -129,11 +129,13 @@ def login():
 def _account_under_attack() -> bool:
     """Count a wrong password against the account, from wherever it came; True past the
     limit. The count only ever slows wrong passwords: a right one is always let in."""
-    strategy, email = limiter.limiter, _login_email()
-    limits = parse_many(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"])
-    under_attack = not all(strategy.test(limit, "login-account", email) for limit in limits)
+    strategy, config = limiter.limiter, current_app.config
+    # The key carries the limiter's prefix, as Flask-Limiter's own keys do (shared Redis).
+    key = (config.get("RATELIMIT_KEY_PREFIX", ""), "login-account", _login_email())
+    limits = parse_many(config["LOGIN_FAILURES_PER_ACCOUNT"])
+    under_attack = not all(strategy.test(limit, *key) for limit in limits)
     for limit in limits:
-        strategy.hit(limit, "login-account", email)
+        strategy.hit(limit, *key)
     return under_attack
 
 
