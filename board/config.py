@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -49,6 +50,8 @@ def load(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": base_url.startswith("https"),
+        # A login (remembered or not) ends after this, whatever its cookies say.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "MAX_CONTENT_LENGTH": 512 * 1024,
         "REDIS_URL": redis_url,
         # How many reverse proxies (nginx...) stand in front: their X-Forwarded-For is trusted
@@ -56,6 +59,12 @@ def load(instance_path: str) -> dict:
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Logins: every attempt from one client address; the wrong passwords from one address
+        # for one account; the wrong passwords for one account from anywhere, past which a
+        # wrong password gets a 429 (a right one is always let in: strangers lock nobody out).
+        "LOGIN_LIMIT_PER_ADDRESS": "10 per minute; 60 per hour",
+        "LOGIN_FAILURES_PER_ADDRESS_AND_ACCOUNT": "20 per hour",
+        "LOGIN_FAILURES_PER_ACCOUNT": "50 per hour",
         "SMTP_URL": os.environ.get("SMTP_URL", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Communauté <communaute@localhost>"),
         # Lists' addresses are <slug>@LISTS_DOMAIN (default: MAIL_FROM's domain).

@@ -68,13 +68,16 @@ def role_required(role: str):
 
 
 def confirmed_required(view):
-    """Writing needs a confirmed email address."""
+    """Acting needs a confirmed email address: writing, watching, saying "affected", changing
+    the profile. Until then an account may only read, confirm, change its address, log out
+    or delete itself."""
 
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_confirmed:
-            flash(_l("Please confirm your email address before writing."), "warning")
+            flash(_l("Please confirm your email address first: the link is in the mail we "
+                     "sent you."), "warning")
             return redirect(url_for("accounts.account"))
         return view(*args, **kwargs)
 

@@ -1,9 +1,12 @@
 """`flask users ...`: manage accounts from the command line."""
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from board.accounts import services
+from board.accounts.forms import NAME_ERRORS
 from board.accounts.models import ROLES
 from board.extensions import db
 
@@ -19,8 +22,10 @@ def create(email: str, name: str, password: str, role: str):
     """Create a confirmed user, non-interactively."""
     if services.find_by_email(email) is not None:
         raise click.ClickException(f"a user with the email {email} already exists")
-    if services.name_taken(name):
-        raise click.ClickException(f"the display name {name!r} is already taken")
+    problem = services.name_problem(name)
+    if problem:
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            raise click.ClickException(f"{name!r}: {NAME_ERRORS[problem]}")
     if len(password) < 10:
         raise click.ClickException("the password needs at least 10 characters")
     user = services.add_user(email, name, password, role=role, confirmed=True)

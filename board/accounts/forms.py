@@ -17,12 +17,19 @@ from board.formfields import CheckboxesField, CsrfForm, one_line
 PASSWORD_MIN = 10
 NAME_PATTERN = r"^[\w][\w .\-']*[\w.]$"
 
+# Why a display name is refused (accounts.services.name_problem).
+NAME_ERRORS = {
+    "name-taken": _l("This display name is already taken."),
+    "mixed-script": _l("A display name keeps to one alphabet: do not mix, for example, Latin "
+                       "and Cyrillic letters."),
+}
+
 _email = [DataRequired(), Length(max=254), Email(message=_l("Please enter a valid email address."))]
 
 
-def _new_password(label=_l("Password")):
+def _new_password(label=_l("Password"), id=None):
     return PasswordField(
-        label,
+        label, id=id,
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200, message=_l(
             "Use at least %(min)d characters.", min=PASSWORD_MIN))],
         render_kw={"autocomplete": "new-password"},
@@ -81,17 +88,25 @@ class ProfileForm(FlaskForm):
     ])
 
 
+# The account page holds several of these forms: each field gets an id of its own, so that
+# every label points to its own input.
 class EmailForm(FlaskForm):
     email = EmailField(_l("New email address"), validators=_email,
                        render_kw={"autocomplete": "email"})
     password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                             id="email-password", render_kw={"autocomplete": "current-password"})
+
+
+class DeleteForm(FlaskForm):
+    password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                             id="delete-password",
                              render_kw={"autocomplete": "current-password"})
 
 
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()],
                             render_kw={"autocomplete": "current-password"})
-    password = _new_password(_l("New password"))
+    password = _new_password(_l("New password"), id="new-password")
     confirm = PasswordField(_l("Repeat the new password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"})

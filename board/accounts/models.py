@@ -4,8 +4,9 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from board.accounts.names import name_key
 from board.clock import now
 from board.extensions import db
 from board.permissions import RANK, role_at_least
@@ -21,14 +22,20 @@ class User(UserMixin, db.Model):
     # Stored lower-cased, so the unique index compares case-insensitively.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
+    # The name as it looks (board/accounts/names.py): lookalike names share one key. Kept
+    # by the `name` validator below, and computed for inserts that do not give it.
+    name_key: Mapped[str] = mapped_column(String(255), unique=True, default=lambda context:
+                                          name_key(context.get_current_parameters()["name"]))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="member")
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Changing credentials bumps it, so old sessions, remember-me cookies and tokens die.
+    # Changing the email or the password bumps it, so the links mailed before die with it.
     session_version: Mapped[int] = mapped_column(default=1)
+    # The login this object was loaded through (never stored): see UserSession.
+    session_key = None
 
     @property
     def is_staff(self) -> bool:
@@ -46,11 +53,33 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:
         return self.disabled_at is None
 
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        # What Flask-Login keeps in the session cookie and in the remember-me cookie: the
+        # login, not only the account, so that ending the login kills both copies.
+        return f"{self.id}:{self.session_key}"
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.name!r} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One login (a browser): its random key lives in the session and remember-me cookies,
+    only its SHA-256 here. Deleting the row ends that login wherever its cookies were copied."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class ApiToken(db.Model):

@@ -12,7 +12,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
+from limits import parse_many
 from sqlalchemy import func, select
 
 from board.accounts import forms, services
@@ -21,7 +23,7 @@ from board.accounts.services import AccountError
 from board.extensions import db, limiter
 from board.i18n import select_locale
 from board.lists import services as lists
-from board.permissions import login_required, role_required
+from board.permissions import confirmed_required, login_required, role_required
 from board.urls import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -33,6 +35,11 @@ TOKEN_ERRORS = {
 }
 
 
+def _log_in(user: User, remember: bool = False) -> None:
+    services.start_session(user)
+    login_user(user, remember=remember)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def register():
@@ -41,8 +48,9 @@ def register():
     form = forms.RegisterForm()
     form.lists.choices = [(m.slug, m.name) for m in lists.all_lists()]
     if form.validate_on_submit():
-        if services.name_taken(form.name.data):
-            form.name.errors.append(_("This display name is already taken."))
+        problem = services.name_problem(form.name.data)
+        if problem:
+            form.name.errors.append(str(forms.NAME_ERRORS[problem]))
         else:
             services.register(form.email.data, form.name.data, form.password.data,
                               locale=select_locale(), lists=form.lists.data or [])
@@ -87,12 +95,23 @@ def resend_confirmation():
 
 
 def _login_email() -> str:
-    return "login:" + request.form.get("email", "").strip().lower()[:254]
+    return request.form.get("email", "").strip().lower()[:254]
 
 
+def _login_pair() -> str:
+    return f"login:{get_remote_address()}:{_login_email()}"
+
+
+def _login_failed(response) -> bool:
+    return response.status_code != 302
+
+
+# Per client address, every attempt counts; per (address, account), only failures do: a
+# stranger who exhausts them locks out their own address, never the account's owner.
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
-@limiter.limit("20 per hour", methods=["POST"], key_func=_login_email)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ADDRESS_AND_ACCOUNT"],
+               methods=["POST"], key_func=_login_pair, deduct_when=_login_failed)
 def login():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
@@ -101,19 +120,60 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            _log_in(user, remember=form.remember.data)
             return redirect(next_url or "/")
+        if _account_under_attack():
+            return _too_many_failures(form, next_url)
         form.password.errors.append(_("Wrong email address or password."))
     return render_template("accounts/login.html", form=form, next=next_url)
 
 
+def _account_under_attack() -> bool:
+    """Count a wrong password against the account, from wherever it came; True past the
+    limit. The count only ever slows wrong passwords: a right one is always let in."""
+    strategy, config = limiter.limiter, current_app.config
+    # The key carries the limiter's prefix, as Flask-Limiter's own keys do (shared Redis).
+    key = (config.get("RATELIMIT_KEY_PREFIX", ""), "login-account", _login_email())
+    limits = parse_many(config["LOGIN_FAILURES_PER_ACCOUNT"])
+    under_attack = not all(strategy.test(limit, *key) for limit in limits)
+    for limit in limits:
+        strategy.hit(limit, *key)
+    return under_attack
+
+
+def _too_many_failures(form, next_url):
+    form.password.errors.append(_(
+        "Too many wrong passwords were tried for this account recently. If it is yours, "
+        "your right password still works."))
+    retry = max(limit.get_expiry() for limit in
+                parse_many(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"]))
+    return render_template("accounts/login.html", form=form, next=next_url), 429, {
+        "Retry-After": str(retry)}
+
+
 @bp.post("/logout")
 def logout():
+    """End this login only (its copied cookies die with it); the others stay open."""
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
+    if current_user.is_authenticated:
+        services.end_session(current_user)
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect("/")
+
+
+@bp.post("/account/logout-everywhere")
+@login_required
+def logout_everywhere():
+    """End every login of the account, on every device, this one included."""
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    services.end_all_sessions(current_user)
+    logout_user()
+    flash(_("You are logged out everywhere: on every device, logging in again is needed."),
+          "info")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -136,7 +196,7 @@ def reset(token: str):
     form = forms.ResetForm()
     if form.validate_on_submit():
         services.set_password(user, form.password.data)
-        login_user(user)
+        _log_in(user)
         flash(_("Your password has been changed."), "success")
         return redirect("/")
     return render_template("accounts/reset.html", form=form)
@@ -148,7 +208,7 @@ def account():
     return _account_page()
 
 
-def _account_page(profile=None, email=None, password=None, status=200):
+def _account_page(profile=None, email=None, password=None, delete=None, status=200):
     profile = profile or forms.ProfileForm(obj=current_user, formdata=None)
     if profile.locale.data is None:
         profile.locale.data = ""
@@ -163,19 +223,20 @@ def _account_page(profile=None, email=None, password=None, status=200):
         lists_form=lists_form,
         email_form=email or forms.EmailForm(formdata=None),
         password_form=password or forms.PasswordForm(formdata=None),
+        delete_form=delete or forms.DeleteForm(formdata=None),
         confirm_form=forms.ConfirmForm(),
     ), status
 
 
 @bp.post("/account/profile")
-@login_required
+@confirmed_required
 def update_profile():
     form = forms.ProfileForm()
     if form.validate_on_submit():
         try:
             services.update_profile(current_user, form.name.data, form.locale.data)
-        except AccountError:
-            form.name.errors.append(_("This display name is already taken."))
+        except AccountError as error:
+            form.name.errors.append(str(forms.NAME_ERRORS[str(error)]))
         else:
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("accounts.account"))
@@ -226,8 +287,9 @@ def confirm_email_change(token: str):
 def confirm_email_change_post(token: str):
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
+    keep = current_user.session_key if current_user.is_authenticated else None
     try:
-        user = services.confirm_email_change(token)
+        user = services.confirm_email_change(token, keep=keep)
     except AccountError as error:
         flash(TOKEN_ERRORS[str(error)](), "error")
         return redirect(url_for("accounts.account"))
@@ -236,7 +298,7 @@ def confirm_email_change_post(token: str):
 
 
 @bp.post("/account/password")
-@login_required
+@confirmed_required
 @limiter.limit("10 per hour")
 def change_password():
     form = forms.PasswordForm()
@@ -246,12 +308,30 @@ def change_password():
         except AccountError:
             form.current.errors.append(_("Wrong password."))
         else:
-            login_user(current_user._get_current_object())
-            flash(_("Your password has been changed."), "success")
+            flash(_("Your password has been changed, and your other devices are logged out."),
+                  "success")
             return redirect(url_for("accounts.account"))
     return _account_page(password=form, status=422)
 
 
+@bp.post("/account/delete")
+@login_required
+@limiter.limit("10 per hour")
+def delete_account():
+    """An account whose address was never confirmed may delete itself (it never wrote)."""
+    form = forms.DeleteForm()
+    if current_user.is_confirmed:
+        abort(403)
+    if form.validate_on_submit():
+        try:
+            services.delete_unconfirmed(current_user, form.password.data)
+        except AccountError:
+            form.password.errors.append(_("Wrong password."))
+        else:
+            logout_user()
+            flash(_("Your account is deleted."), "info")
+            return redirect("/")
+    return _account_page(delete=form, status=422)
 
 
 @bp.post("/language")

@@ -313,7 +313,7 @@ def admin_board(board_id: int | None = None):
 
 
 @bp.post("/threads/<int:thread_id>/affected")
-@login_required
+@confirmed_required
 def affected(thread_id: int):
     """Say "me too" on a report (or take it back)."""
     thread = get_thread(thread_id)
@@ -334,7 +334,7 @@ def affected(thread_id: int):
 
 
 @bp.post("/threads/<int:thread_id>/watch")
-@login_required
+@confirmed_required
 def watch(thread_id: int):
     """Start or stop watching a thread (mail about new replies, in batches)."""
     thread = get_thread(thread_id)

@@ -123,7 +123,7 @@ def subscribe(email: str, lists: list[MailingList], locale: str | None, user=Non
             continue  # a confirmation went out moments ago: no mail bombing through us
         subscription.status = PENDING
         subscription.locale = locale
-        if user is not None and user.email == email:
+        if user is not None and user.email == email and user.is_confirmed:
             subscription.user_id = user.id
         secret = secrets.token_urlsafe(32)
         subscription.confirm_hash = _hash(secret)
@@ -165,7 +165,10 @@ def unsubscribe(subscription: Subscription) -> None:
 
 
 def member_subscriptions(user) -> dict[int, Subscription]:
-    """The member's subscriptions by list id (by account, or by their current address)."""
+    """The member's subscriptions by list id (by account, or by their current address). An
+    address nobody confirmed is only typed: what it receives is none of the account's business."""
+    if not user.is_confirmed:
+        return {}
     rows = db.session.scalars(select(Subscription).where(
         or_(Subscription.user_id == user.id, Subscription.email == user.email))).all()
     return {row.list_id: row for row in rows}
@@ -193,11 +196,14 @@ def set_member_subscriptions(user, slugs: set[str], locale: str | None = None) -
     db.session.commit()
 
 
-def follow_email_change(user, old_email: str) -> None:
+def follow_email_change(user, old_email: str | None) -> None:
     """Move a member's subscriptions to their new, confirmed address, in the caller's
-    transaction (the email change)."""
-    rows = db.session.scalars(select(Subscription).where(
-        or_(Subscription.user_id == user.id, Subscription.email == old_email))).all()
+    transaction (the email change). Those of `old_email` come along only when it is given:
+    an address the member had confirmed."""
+    owned = Subscription.user_id == user.id
+    if old_email is not None:
+        owned = or_(owned, Subscription.email == old_email)
+    rows = db.session.scalars(select(Subscription).where(owned)).all()
     for subscription in rows:
         clash = _subscription(subscription.list, user.email)
         if clash is not None and clash.id != subscription.id:
