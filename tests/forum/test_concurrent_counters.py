@@ -4,6 +4,7 @@ recount from the rows. PostgreSQL only: SQLite writers take turns (one database 
 counts hold there anyway, and under load its threads fail with "database is locked" (a reader
 that wants to write while another writes gets SQLITE_BUSY at once, busy timeout or not)."""
 
+import os
 import threading
 
 import pytest
@@ -15,7 +16,10 @@ from board.forum import services as forum
 from board.forum.models import Affected, Board, Post, Thread
 from tests.factories import make_board, make_thread, make_user
 
-WRITERS, REPLIES, CLICKERS = 10, 20, 30
+# The suite's size; COUNTER_WRITERS=50 COUNTER_CLICKERS=50 replays the audit's 50 x 20.
+WRITERS = int(os.environ.get("COUNTER_WRITERS", "10"))
+REPLIES = int(os.environ.get("COUNTER_REPLIES", "20"))
+CLICKERS = int(os.environ.get("COUNTER_CLICKERS", "30"))
 
 
 @pytest.fixture(autouse=True)
