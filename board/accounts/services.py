@@ -27,10 +27,12 @@ class AccountError(ValueError):
 
 
 def normalize_email(email: str) -> str:
+    """Addresses are stored and compared lower-cased, without surrounding spaces."""
     return email.strip().lower()
 
 
 def find_by_email(email: str) -> User | None:
+    """The user with this address, whatever its case."""
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
@@ -52,6 +54,7 @@ def name_problem(name: str, except_user: User | None = None) -> str | None:
 
 
 def hash_password(password: str) -> str:
+    """The password's hash, with the configured method (scrypt)."""
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
@@ -107,6 +110,7 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 def make_token(purpose: str, *values) -> str:
+    """A signed, timestamped token carrying `values`, valid for one `purpose` only."""
     return _serializer(purpose).dumps(list(values))
 
 
@@ -161,7 +165,7 @@ def resend_confirmation(user: User) -> None:
 
 
 def confirm_email(token: str) -> User:
-    """Mark the address in `token` as confirmed, and commit. AccountError when the link is
+    """Mark the address in `token` as confirmed. Commits. AccountError when the link is
     not valid: used already, or the address or password changed since it was sent."""
     user, email = _user_for_link("confirm", token, current_app.config["CONFIRM_MAX_AGE"])
     if user.email != email or user.is_confirmed:
@@ -188,7 +192,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def request_password_reset(email: str) -> None:
-    """Queue a reset request and commit. The same work whether the address is registered or
+    """Queue a reset request. Commits. The same work whether the address is registered or
     not (the answer's timing tells nothing): the worker looks it up and writes the mail."""
     queue("password_reset", {"email": normalize_email(email)})
     db.session.commit()
@@ -215,8 +219,8 @@ def user_for_reset(token: str) -> User:
 
 
 def set_password(user: User, password: str, keep: str | None = None) -> None:
-    """Change the password, end every login of the user but `keep` (a session key), and
-    commit. Every link mailed before dies with the old password."""
+    """Change the password and end every login of the user but `keep` (a session key).
+    Every link mailed before dies with the old password. Commits."""
     user.password_hash = hash_password(password)
     user.session_version += 1
     # Following a link from the mailbox proves the address too.
@@ -272,7 +276,7 @@ def user_for_session(user_id: str, key: str) -> User | None:
 
 
 def end_session(user: User) -> None:
-    """End the login `user` came through (logout), and commit."""
+    """End the login `user` came through (logout). Commits."""
     if user.session_key:
         db.session.execute(delete(UserSession).where(
             UserSession.key_hash == _key_hash(user.session_key)))
@@ -320,7 +324,7 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
 
 
 def confirm_email_change(token: str, keep: str | None = None) -> User:
-    """Move the account to the address in `token` and commit. Every other login ends (`keep`
+    """Move the account to the address in `token`. Commits. Every other login ends (`keep`
     is the session key of the one following the link, if it is this account's) and every link
     mailed before dies. AccountError when the link is not valid or the address was taken."""
     user, new_email = _user_for_link("email", token, current_app.config["CONFIRM_MAX_AGE"])
