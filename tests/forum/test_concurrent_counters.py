@@ -5,7 +5,6 @@ counts hold there anyway, and under load its threads fail with "database is lock
 that wants to write while another writes gets SQLITE_BUSY at once, busy timeout or not)."""
 
 import os
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +13,7 @@ from board.accounts.models import User
 from board.extensions import db
 from board.forum import services as forum
 from board.forum.models import Affected, Board, Post, Thread
+from tests.concurrency import run_together
 from tests.factories import make_board, make_thread, make_user
 
 # The suite's size; COUNTER_WRITERS=50 COUNTER_CLICKERS=50 replays the audit's 50 x 20.
@@ -27,28 +27,6 @@ def postgresql_only(app):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serializes writers (one database lock), and its "
                     "threads then fail with 'database is locked' rather than race")
-
-
-def run_together(app, count, work):
-    """Run work(n) in `count` threads at once, each in its own app context (own session)."""
-    start = threading.Barrier(count)
-    errors = []
-
-    def run(n):
-        try:
-            with app.app_context():
-                start.wait(timeout=10)
-                work(n)
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-
-    workers = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert not any(worker.is_alive() for worker in workers)
-    assert errors == []
 
 
 def test_concurrent_replies_keep_thread_and_board_counts_exact(app):

@@ -3,7 +3,6 @@ receives, retries with backoff, failures, and several workers on PostgreSQL."""
 
 import logging
 import re
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
@@ -25,6 +24,7 @@ from board.outbox.services import (
     queue_mail,
     registry,
 )
+from tests.concurrency import run_together
 from tests.factories import make_user
 
 CONFIRM_URL = "http://board.test/confirm/x"
@@ -386,24 +386,7 @@ def test_two_workers_never_send_the_same_row_twice(app, smtp_server):
         queue_plain(address)
     db.session.commit()
 
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def work():
-        try:
-            with app.app_context():
-                start.wait(timeout=5)
-                results.append(deliver_due())
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-
-    workers = [threading.Thread(target=work) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert not any(worker.is_alive() for worker in workers)
-    assert errors == []
+    results = run_together(app, 2, lambda _n: deliver_due(), timeout=60)
 
     assert Counter(smtp_server.recipients()) == Counter(recipients)  # none lost, none doubled
     assert sum(counts["sent"] for counts in results) == 200

@@ -2,7 +2,6 @@
 removes a folder that a publish command is still reading."""
 
 import stat
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from board.outbox.services import deliver_due, queue
 from board.travaux import services
 from board.travaux.export import PUBLISH_LOCK
 from board.urls import site_context
+from tests.concurrency import run_together
 from tests.factories import make_user
 from tests.travaux.factories import make_service
 
@@ -61,24 +61,7 @@ def publish_rows():
 
 def two_workers_at_once(app) -> list[dict]:
     """Run deliver_due in two threads, each with its own app context and connection."""
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def work():
-        try:
-            with app.app_context():
-                start.wait(timeout=10)
-                results.append(deliver_due())
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-
-    workers = [threading.Thread(target=work) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert errors == [] and not any(worker.is_alive() for worker in workers)
-    return results
+    return run_together(app, 2, lambda _n: deliver_due())
 
 
 def test_two_workers_publishing_at_once_never_break_the_publish_command(app, publishing):
