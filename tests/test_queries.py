@@ -65,6 +65,19 @@ def test_thread_page_costs_the_same_for_20_and_200_posts(client, logged_in):
     assert few == many == THREAD_PAGE_BUDGET + (2 if logged_in else 0)
 
 
+def test_posts_edited_by_staff_cost_no_query_each(client):
+    # "edited by Luc" names the editor: loaded with the posts, not once per post.
+    author, moderators = make_user(), [make_user(role="moderator") for _ in range(5)]
+    thread = make_thread(author=author, replies=5)
+    before = queries_for(client, f"/threads/{thread.id}/{thread.slug}")
+    posts = db.session.scalars(select(Post).where(Post.thread_id == thread.id)).all()
+    for post, moderator in zip(posts[1:], moderators, strict=True):
+        services.edit_post(post, moderator, "Corrigé par l'équipe.")
+    page = client.get(f"/threads/{thread.id}/{thread.slug}").get_data(as_text=True)
+    assert page.count("modifié par") == 5
+    assert queries_for(client, f"/threads/{thread.id}/{thread.slug}") == before
+
+
 def test_board_page_costs_the_same_for_30_and_3000_threads(client):
     authors = [make_user() for _ in range(20)]
     small, big = make_board(), make_board()

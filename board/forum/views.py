@@ -99,7 +99,8 @@ def thread(thread_id: int, slug: str | None = None):
                                 page=page), 301)
     stmt = visible_posts(
         select(Post).where(Post.thread_id == thread.id)
-        .options(joinedload(Post.author)).order_by(Post.created_at, Post.id),
+        .options(joinedload(Post.author), joinedload(Post.edited_by))
+        .order_by(Post.created_at, Post.id),
         current_user,
     )
     page = db.paginate(stmt, per_page=current_app.config["POSTS_PER_PAGE"], max_per_page=100)
