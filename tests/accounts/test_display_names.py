@@ -8,6 +8,7 @@ from board.accounts.models import User
 from board.accounts.names import is_mixed_script, name_key
 from board.extensions import db
 from tests.factories import PASSWORD, make_user
+from tests.migrations import database_at
 
 TAKEN = "déjà pris"
 MIXED = "un seul alphabet"
@@ -82,13 +83,7 @@ def test_the_name_check_is_one_query_on_an_indexed_key(app):
 def test_the_migration_fills_the_keys_of_existing_names(tmp_path):
     from flask_migrate import upgrade
 
-    from board import create_app
-    from tests.conftest import TEST_CONFIG
-
-    url = "sqlite:///" + str(tmp_path / "old.sqlite3")
-    old = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    with old.app_context():
-        upgrade(revision="2bc084db76d7")
+    with database_at(tmp_path, "2bc084db76d7"):
         with db.engine.begin() as conn:
             for n, name in enumerate(("Sophie M.", "Ｓｏｐｈｉｅ M.", "Élodie R."), start=1):
                 conn.execute(text(
@@ -99,7 +94,6 @@ def test_the_migration_fills_the_keys_of_existing_names(tmp_path):
         upgrade()
         with db.engine.connect() as conn:
             keys = dict(conn.execute(text("SELECT id, name_key FROM users")).all())
-        db.engine.dispose()
     assert keys[1] == name_key("Sophie M.")
     assert keys[2] == name_key("Sophie M.") + "#2"  # an old lookalike keeps its name
     assert keys[3] == name_key("élodie r.")

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from board.extensions import db
 from board.forum import services as forum
 from tests.factories import make_board, make_thread, make_user
+from tests.migrations import database_at
 
 
 def affected_line(client, thread) -> str:
@@ -83,13 +84,7 @@ def test_the_board_listing_and_the_reports_page_show_the_same_count(client, logi
 def test_the_migration_counts_the_author_of_existing_threads(tmp_path):
     from flask_migrate import downgrade, upgrade
 
-    from board import create_app
-    from tests.conftest import TEST_CONFIG
-
-    url = "sqlite:///" + str(tmp_path / "old.sqlite3")
-    old = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    with old.app_context():
-        upgrade(revision="7db674a23518")
+    with database_at(tmp_path, "7db674a23518"):
         with db.engine.begin() as conn:
             conn.execute(text(
                 "INSERT INTO users (id, email, name, password_hash, role, created_at, "
@@ -115,4 +110,3 @@ def test_the_migration_counts_the_author_of_existing_threads(tmp_path):
         downgrade(revision="7db674a23518")
         with db.engine.connect() as conn:
             assert conn.execute(text(counts)).scalars().all() == [0, 2]
-        db.engine.dispose()

@@ -10,6 +10,7 @@ from board.extensions import db
 from board.forum import services as forum
 from board.outbox.services import deliver_due
 from tests.factories import make_board, make_thread, make_user
+from tests.migrations import database_at
 from tests.outbox import conftest as outbox_fixtures
 from tests.travaux.factories import make_incident
 
@@ -76,13 +77,7 @@ def test_the_banner_and_the_embed_show_the_stored_excerpt(client, renders, url):
 def test_the_migration_fills_the_excerpt_of_existing_rows(tmp_path):
     from flask_migrate import upgrade
 
-    from board import create_app
-    from tests.conftest import TEST_CONFIG
-
-    url = "sqlite:///" + str(tmp_path / "old.sqlite3")
-    old = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    with old.app_context():
-        upgrade(revision="2bc084db76d7")
+    with database_at(tmp_path, "2bc084db76d7"):
         with db.engine.begin() as conn:
             for statement in (
                 "INSERT INTO users (id, email, name, password_hash, role, created_at, "
@@ -103,4 +98,3 @@ def test_the_migration_fills_the_excerpt_of_existing_rows(tmp_path):
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT excerpt FROM posts")).scalar() == (
                 "Tom & Jerry ensuite")
-        db.engine.dispose()
