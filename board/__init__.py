@@ -19,6 +19,7 @@ from board import (
     lists,
     ops,
     outbox,
+    pagecache,
     search,
     security,
     travaux,
@@ -51,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     _extensions(app)
 
+    pagecache.init_app(app)   # guests' pages, kept until what they show changes
     outbox.init_app(app)      # the outbox and `flask worker`
     lists.init_app(app)       # mailing lists
     accounts.init_app(app)    # users, sessions, tokens

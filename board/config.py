@@ -99,6 +99,15 @@ def load(instance_path: str) -> dict:
         "PASSWORD_HASH_METHOD": "scrypt",
         "CONFIRM_MAX_AGE": 3 * 24 * 3600,
         "RESET_MAX_AGE": 2 * 3600,
+        # Guests' pages (board/pagecache.py): "auto" keeps them in Redis when REDIS_URL is set,
+        # else in each process's memory; "memory", "redis" or "off" to choose.
+        "GUEST_CACHE": os.environ.get("GUEST_CACHE", "auto"),
+        # How long an entry lives (relative dates stay this close to the truth), and how long
+        # a browser, a proxy or a CDN may keep a guest page without asking: short, for outages.
+        "GUEST_CACHE_SECONDS": int(os.environ.get("GUEST_CACHE_SECONDS", "60")),
+        "GUEST_CACHE_MAX_AGE": int(os.environ.get("GUEST_CACHE_MAX_AGE", "30")),
+        "GUEST_CACHE_ENTRIES": int(os.environ.get("GUEST_CACHE_ENTRIES", "2000")),
+        "GUEST_CACHE_PREFIX": os.environ.get("GUEST_CACHE_PREFIX", "board:page:"),
         "THREADS_PER_PAGE": 30,
         "POSTS_PER_PAGE": 20,
     }

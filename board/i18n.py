@@ -10,6 +10,8 @@ from markupsafe import Markup, escape
 
 from board.clock import now
 
+LANGUAGE_COOKIE = "locale"
+
 
 def select_locale() -> str:
     """The user's preference, then the session's choice, then Accept-Language, then the default.
@@ -18,7 +20,8 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     user_locale = getattr(current_user, "locale", None) if current_user else None
-    for choice in (user_locale, session.get("locale")):
+    # The cookie a guest's language link sets; the session's, from before the links.
+    for choice in (user_locale, request.cookies.get(LANGUAGE_COOKIE), session.get("locale")):
         if choice in languages:
             return choice
     return request.accept_languages.best_match(languages) or current_app.config[

@@ -19,7 +19,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-" + secrets.token_hex(8))
 for _name in ("DATABASE_URL", "SMTP_URL", "REDIS_URL", "BASE_URL", "TRAVAUX_EXPORT_DIR"):
     os.environ.pop(_name, None)
 
-from board import create_app  # noqa: E402
+from board import create_app, pagecache  # noqa: E402
 from board.extensions import db, limiter  # noqa: E402
 from board.lists.services import ensure_lists  # noqa: E402
 
@@ -91,6 +91,8 @@ def app(_app):
         empty_database()
         ensure_lists()  # the rows the migrations create, emptied with the rest
         limiter.reset()
+        if (cache := pagecache.store()) is not None:
+            cache.clear()  # a new database counts its generations from 0 again
         yield _app
         db.session.remove()
 
@@ -121,8 +123,9 @@ class FormClient(FlaskClient):
 
     def csrf_token(self, refresh=False) -> str:
         if self._csrf is None or refresh:
-            match = CSRF_RE.search(self.get("/").data)
-            assert match, "no CSRF token on the home page"
+            # A guest's home page has no form (so no session): the login page has one.
+            match = CSRF_RE.search(self.get("/").data) or CSRF_RE.search(self.get("/login").data)
+            assert match, "no CSRF token on the home page or the login page"
             self._csrf = match.group(1).decode()
         return self._csrf
 

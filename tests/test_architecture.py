@@ -16,7 +16,7 @@ DOMAINS = ["outbox", "lists", "accounts", "forum", "travaux", "search"]
 # Shared helpers import no domain. (board/visibility.py knows the forum's and the lists'
 # models: deciding who sees them is its job. demo and ops sit on top of everything.)
 SHARED = ["markup", "feeds", "permissions", "audit", "clock", "types", "urls", "i18n", "errors",
-          "security", "formfields", "config", "extensions", "inputs"]
+          "security", "formfields", "config", "extensions", "inputs", "pagecache"]
 
 
 def python_files(folder: Path = BOARD):

@@ -3,8 +3,11 @@
 
 def init_app(app) -> None:
     """The account pages, `flask users ...`, how a session finds its user, and the
-    worker's half of a reset request."""
+    worker's half of a reset request; a member renamed, given a role or deleted changes
+    every page that shows them (board/pagecache.py)."""
+    from board import pagecache
     from board.accounts import cli, services, views
+    from board.accounts.models import User
     from board.extensions import login_manager
     from board.outbox.services import add_handler
 
@@ -12,3 +15,14 @@ def init_app(app) -> None:
     app.cli.add_command(cli.users)
     login_manager.user_loader(services.load_user)
     add_handler(app, "password_reset", services.send_password_reset, domain="accounts")
+    pagecache.on_change(User, _user_changed)
+
+
+def _user_changed(session, user) -> None:
+    """A new member is shown nowhere yet; a rename, a role or a deletion is shown everywhere."""
+    from sqlalchemy import inspect
+
+    from board import pagecache
+
+    if not inspect(user).pending and pagecache.changed(user, "name", "role"):
+        pagecache.bump(session, pagecache.SITE)

@@ -8,7 +8,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -21,7 +20,7 @@ from board.accounts import forms, services
 from board.accounts.models import User
 from board.accounts.services import AccountError
 from board.extensions import db, limiter
-from board.i18n import select_locale
+from board.i18n import LANGUAGE_COOKIE, select_locale
 from board.lists import services as lists
 from board.permissions import confirmed_required, login_required, role_required
 from board.urls import safe_next
@@ -336,13 +335,31 @@ def delete_account():
 
 @bp.post("/language")
 def set_language():
-    """Switch the interface language, remembered in the session and on the account."""
+    """Switch the interface language, remembered in a cookie and on the account."""
     locale = request.form.get("locale", "")
+    response = redirect(safe_next(request.form.get("next")) or "/")
     if locale in current_app.config["LANGUAGES"]:
-        session["locale"] = locale
+        _remember_language(response, locale)
         if current_user.is_authenticated:
             services.set_locale(current_user, locale)
-    return redirect(safe_next(request.form.get("next")) or "/")
+    return response
+
+
+@bp.get("/language/<locale>")
+def choose_language(locale: str):
+    """A guest's language switch: a link that only sets the language cookie (no session, no
+    CSRF token: nothing else changes), then back to the page."""
+    if locale not in current_app.config["LANGUAGES"]:
+        abort(404)
+    response = redirect(safe_next(request.args.get("next")) or "/")
+    _remember_language(response, locale)
+    return response
+
+
+def _remember_language(response, locale: str) -> None:
+    config = current_app.config
+    response.set_cookie(LANGUAGE_COOKIE, locale, max_age=365 * 86400, httponly=True,
+                        samesite="Lax", secure=config["SESSION_COOKIE_SECURE"])
 
 
 @bp.get("/admin/users")

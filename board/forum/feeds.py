@@ -13,7 +13,9 @@ from sqlalchemy.orm import joinedload
 
 from board import feeds
 from board.extensions import db
+from board.forum import stamps
 from board.forum.models import Board, Post, Thread
+from board.pagecache import guest_cached
 from board.urls import absolute
 from board.visibility import GUEST, visible_boards, visible_posts, visible_threads
 
@@ -78,6 +80,7 @@ def _threads(stmt) -> list[Thread]:
 
 
 @bp.get(f"/feed.{FORMATS}")
+@guest_cached(stamps.site_stamp)
 def site_feed(fmt: str):
     stamp = feeds.Stamp(*db.session.execute(visible_boards(
         select(func.max(Board.changed_at), func.coalesce(func.sum(Board.thread_count), 0)),
@@ -93,6 +96,7 @@ def site_feed(fmt: str):
 
 
 @bp.get(f"/boards/<slug>/feed.{FORMATS}")
+@guest_cached(stamps.board_stamp)
 def board_feed(slug: str, fmt: str):
     row = db.session.execute(visible_boards(
         select(Board.id, Board.name, Board.changed_at, Board.thread_count)
@@ -112,6 +116,7 @@ def board_feed(slug: str, fmt: str):
 
 
 @bp.get(f"/threads/<int:thread_id>/feed.{FORMATS}")
+@guest_cached(stamps.thread_stamp)
 def thread_feed(thread_id: int, fmt: str):
     stamp = feeds.stamp_or_404(db.session.execute(visible_threads(
         select(Thread.changed_at, Thread.post_count).where(Thread.id == thread_id),

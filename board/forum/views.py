@@ -11,9 +11,10 @@ from board.accounts.models import User
 from board.accounts.services import AccountError, read_token
 from board.audit import AuditLog
 from board.extensions import db, limiter
-from board.forum import forms, moderation, services
+from board.forum import forms, moderation, services, stamps
 from board.forum.models import Board, Post, Thread
 from board.forum.services import ForumError
+from board.pagecache import guest_cached
 from board.permissions import can_post, confirmed_required, is_staff, login_required, role_required
 from board.visibility import (
     can_see_post,
@@ -50,6 +51,7 @@ def get_post(post_id: int) -> Post:
 
 
 @bp.get("/")
+@guest_cached(stamps.site_stamp)
 def index():
     stmt = visible_boards(
         select(Board).options(
@@ -62,6 +64,7 @@ def index():
 
 
 @bp.get("/boards/<slug>")
+@guest_cached(stamps.board_stamp)
 def board(slug: str):
     board = get_board(slug)
     stmt = visible_threads(
@@ -91,6 +94,7 @@ def new_thread(slug: str):
 
 @bp.get("/threads/<int:thread_id>")
 @bp.get("/threads/<int:thread_id>/<slug>")
+@guest_cached(stamps.thread_stamp)
 def thread(thread_id: int, slug: str | None = None):
     thread = get_thread(thread_id)
     if slug != thread.slug:
@@ -104,14 +108,17 @@ def thread(thread_id: int, slug: str | None = None):
         current_user,
     )
     page = db.paginate(stmt, per_page=current_app.config["POSTS_PER_PAGE"], max_per_page=100)
-    return render_template("forum/thread.html", thread=thread, page=page,
-                           form=forms.ReplyForm(formdata=None), **_thread_tools(thread))
+    # A guest gets no form: building one makes a CSRF token, so a session and a cookie.
+    form = forms.ReplyForm(formdata=None) if current_user.is_authenticated else None
+    return render_template("forum/thread.html", thread=thread, page=page, form=form,
+                           **_thread_tools(thread))
 
 
 def _thread_tools(thread: Thread) -> dict:
     affected, watching = (services.viewer_state(thread, current_user)
                           if current_user.is_authenticated else (False, False))
-    tools = {"action_form": forms.ActionForm(), "can_post": can_post(current_user),
+    tools = {"action_form": forms.ActionForm() if current_user.is_authenticated else None,
+             "can_post": can_post(current_user),
              "can_edit": lambda post: services.can_edit(current_user, post),
              "is_affected": affected, "is_watching": watching}
     if is_staff(current_user):

@@ -8,11 +8,22 @@ def init_app(app) -> None:
     from board.extensions import csrf
     from board.forum.services import thread_visibility_changed
     from board.outbox.services import add_handler, add_task
-    from board.travaux import api, cli, export, feeds, moderation, page_parts, services, views
+    from board.travaux import (
+        api,
+        cli,
+        export,
+        feeds,
+        moderation,
+        page_parts,
+        services,
+        stamps,
+        views,
+    )
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api.bp)
+    stamps.register()
     csrf.exempt(api.bp)  # token calls carry no cookie, so no CSRF token either
     app.cli.add_command(cli.travaux)
     page_parts.init_app(app)

@@ -14,8 +14,10 @@ from sqlalchemy.orm import joinedload
 from board import feeds
 from board.extensions import db
 from board.forum.models import Board
+from board.pagecache import guest_cached
 from board.travaux import services
 from board.travaux.models import Incident, IncidentUpdate, Service, incident_services
+from board.travaux.stamps import travaux_stamp
 from board.travaux.status import public_thread_urls
 from board.urls import absolute
 from board.visibility import GUEST, visible_boards
@@ -73,6 +75,7 @@ def _stamp(slug: str | None):
 
 
 @bp.get(f"/travaux/feed.{FORMATS}")
+@guest_cached(travaux_stamp)
 def feed(fmt: str):
     stamp, service = _stamp(request.args.get("service"))
     if (cached := feeds.not_modified(stamp, fmt)) is not None:
@@ -116,6 +119,7 @@ def _categories(incident: Incident, status: str | None = None) -> list[tuple[str
 
 
 @bp.get(f"/travaux/incidents/<int:incident_id>/feed.{FORMATS}")
+@guest_cached(travaux_stamp)
 def incident_feed(incident_id: int, fmt: str):
     stamp = feeds.stamp_or_404(db.session.execute(
         select(Incident.updated_at, func.count(IncidentUpdate.id))

@@ -22,10 +22,12 @@ from board.clock import now
 from board.extensions import db
 from board.forum.forms import ActionForm
 from board.forum.models import Affected, Thread
+from board.pagecache import guest_cached
 from board.permissions import role_required
 from board.travaux import forms, services
 from board.travaux.models import Incident, IncidentUpdate, Service
 from board.travaux.services import TravauxError
+from board.travaux.stamps import travaux_stamp
 from board.visibility import visible_threads
 
 bp = Blueprint("travaux", __name__)
@@ -51,6 +53,7 @@ def get_incident(incident_id: int) -> Incident:
 
 
 @bp.get("/travaux/")
+@guest_cached(travaux_stamp)
 def status():
     overview = services.overview()
     history = db.paginate(
@@ -61,6 +64,7 @@ def status():
 
 
 @bp.get("/travaux/incidents/<int:incident_id>")
+@guest_cached(travaux_stamp)
 def incident(incident_id: int):
     incident = get_incident(incident_id)
     updates = db.session.scalars(
@@ -258,6 +262,7 @@ def service_form(service_id: int | None = None):
 
 
 @bp.get("/travaux/incidents/<int:incident_id>/box")
+@guest_cached(travaux_stamp)
 def incident_box(incident_id: int):
     """The incident box of a linked thread, alone: board.js refreshes open threads with it."""
     incident = get_incident(incident_id)
@@ -266,6 +271,7 @@ def incident_box(incident_id: int):
 
 
 @bp.get("/travaux/embed")
+@guest_cached(travaux_stamp)
 def embed():
     """The recap for the customer panel's iframe: self-contained, framable."""
     response = render_template("travaux/embed.html", overview=services.overview())

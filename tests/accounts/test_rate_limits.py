@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent("""
     with app.app_context():
         db.create_all()
     client = app.test_client()
-    token = re.search(rb'name="csrf_token" value="([^"]+)"', client.get("/login").data)
+    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").data)
     data = {"email": "a@example.org", "password": "wrong password", "csrf_token": token.group(1)}
     print(" ".join(str(client.post("/login", data=data).status_code) for _ in range(11)))
     print(app.config["RATELIMIT_STORAGE_URI"])

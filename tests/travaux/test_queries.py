@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import select
 
+from board import pagecache
 from board.extensions import db
 from board.forum.models import Thread
 from board.travaux import services
@@ -16,6 +17,7 @@ BANNER = 2
 STATUS_PAGE = 6 + BANNER    # open operations + services, service list, history count + page
 INCIDENT_PAGE = 4 + BANNER  # incident + last update, services, updates, linked threads
 THREAD_PAGE = 4 + 1 + BANNER  # the forum's thread page (a guest), plus its incident box
+STAMP = 1  # a guest's page also reads its stamp (board/pagecache.py) on a cache miss
 
 
 def grow(count: int):
@@ -41,6 +43,7 @@ def grow(count: int):
 
 def queries_for(client, path):
     client.get(path)
+    pagecache.store().clear()  # what it costs to render: a guest's second visit is a hit
     with count_queries() as statements:
         response = client.get(path)
     assert response.status_code == 200
@@ -55,7 +58,8 @@ def test_travaux_pages_cost_a_constant_number_of_queries(client, page):
         path = {"status": "/travaux/", "incident": f"/travaux/incidents/{incident.id}",
                 "thread": f"/threads/{report.id}/{report.slug}"}[page]
         costs.append(queries_for(client, path))
-    budget = {"status": STATUS_PAGE, "incident": INCIDENT_PAGE, "thread": THREAD_PAGE}[page]
+    budget = STAMP + {"status": STATUS_PAGE, "incident": INCIDENT_PAGE,
+                      "thread": THREAD_PAGE}[page]
     assert costs[0] == costs[1] == budget, costs
     assert db.session.scalar(select(db.func.count(Thread.id))) > 12
     assert db.session.scalar(select(db.func.count(Incident.id))) == 4

@@ -1,0 +1,30 @@
+"""What moves Travaux's generation (board/pagecache.py), and the stamp of its pages.
+
+Everything Travaux shows is on the banner of every page, so any change to an incident, an
+update or a service moves the one generation; threads linked to an incident move it too (the
+forum's stamps see to that: board/forum/stamps.py).
+"""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from board import pagecache
+from board.extensions import db
+from board.travaux.models import Incident, IncidentUpdate, Service
+
+
+def travaux_changed(session: Session, _row) -> None:
+    pagecache.bump(session, pagecache.TRAVAUX)
+
+
+def register() -> None:
+    for model in (Incident, IncidentUpdate, Service):
+        pagecache.on_change(model, travaux_changed)
+
+
+def travaux_stamp(**_view_args) -> tuple:
+    """Every Travaux page: its generation and the site's (members' names), and the incidents'
+    latest change and number, which the feeds were keyed by before (a few hundred rows)."""
+    return tuple(db.session.execute(
+        select(func.max(Incident.updated_at), func.count(Incident.id),
+               *pagecache.generations(pagecache.TRAVAUX, pagecache.SITE))).one())
