@@ -149,7 +149,7 @@ def _promote(site):
 def _incident_update(site):
     with site_context():
         travaux.post_update(site.incident, site.admin, "identified", "Un disque est en cause.")
-    return {"incident": "Un disque est en cause", "travaux": None, "a2": None,
+    return {"incident": "Un disque est en cause", "travaux": None, "a2": "Un disque est en cause",
             "travaux feed": "Un disque est en cause"}, []
 
 
@@ -200,6 +200,18 @@ def test_a_hidden_post_disappears_at_once(client, site):
     warm(client, [path])
     forum.hide_post(post, site.admin)
     assert "Message à cacher rapidement" not in client.get(path).get_data(as_text=True)
+
+
+def test_a_member_sees_the_banner_change_at_once(client, site, login_as):
+    login_as("member")
+    path = site.paths()["b1"]
+    assert "Nous regardons." in client.get(path).get_data(as_text=True)
+    with site_context():
+        travaux.post_update(site.incident, site.admin, "identified", "Un disque est en cause.")
+    assert "Un disque est en cause." in client.get(path).get_data(as_text=True)
+    with site_context():
+        travaux.post_update(site.incident, site.admin, "resolved", "Disque remplacé.")
+    assert "ops-banner" not in client.get(path).get_data(as_text=True)
 
 
 def test_two_languages_never_share_an_entry(client, site):

@@ -3,15 +3,18 @@ incident box of a linked thread, the notice above the new-thread form. They are 
 registered by Travaux's init_app; the forum's templates call them when they exist, so the
 forum never imports Travaux."""
 
-from flask import g, render_template
+from flask import current_app, g, render_template, request
+from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from board.extensions import db
+from board.pagecache import MemoryStore
 from board.travaux import services
 from board.travaux.models import Incident
+from board.travaux.stamps import travaux_stamp
 
 
 def ongoing():
@@ -23,9 +26,19 @@ def ongoing():
 
 
 def banner() -> Markup:
+    """The banner of ongoing operations, drawn once per change of Travaux (its stamp) and
+    language, and kept GUEST_CACHE_SECONDS at most (it says "updated 5 minutes ago"): on a
+    page not served from the guest cache, it costs the stamp's one query."""
     if g.get("database_down"):
         return Markup("")  # the 503 page: nothing here may touch the database
-    return Markup(render_template("travaux/_banner.html", operations=ongoing()))
+    if g.get("static_export"):
+        return Markup(render_template("travaux/_banner.html", operations=ongoing()))
+    key = repr((travaux_stamp(), str(get_locale()), request.host_url))
+    banners = current_app.extensions["travaux_banners"]
+    if (html := banners.get(key)) is None:
+        html = Markup(render_template("travaux/_banner.html", operations=ongoing()))
+        banners.set(key, html, current_app.config["GUEST_CACHE_SECONDS"])
+    return html
 
 
 def ongoing_notice() -> Markup:
@@ -48,7 +61,8 @@ def thread_box(thread) -> Markup:
 
 
 def init_app(app) -> None:
-    """The page parts and Travaux's labels, as Jinja globals."""
+    """The page parts and Travaux's labels, as Jinja globals; the banners drawn so far."""
+    app.extensions["travaux_banners"] = MemoryStore(size=32)
     app.jinja_env.globals.update(
         travaux_banner=banner, travaux_thread_box=thread_box, travaux_ongoing_notice=ongoing_notice,
         status_label=services.status_label, impact_label=services.impact_label,

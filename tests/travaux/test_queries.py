@@ -12,8 +12,9 @@ from board.urls import site_context
 from tests.conftest import count_queries
 from tests.factories import make_board, make_thread, make_user
 
-# Banner (ongoing operations + their services) comes on top of each page's own queries.
-BANNER = 2
+# The banner comes on top of each page's own queries: its stamp; the ongoing operations and
+# their services are read once per change of Travaux (board/travaux/page_parts.py).
+BANNER = 1
 STATUS_PAGE = 6 + BANNER    # open operations + services, service list, history count + page
 INCIDENT_PAGE = 4 + BANNER  # incident + last update, services, updates, linked threads
 THREAD_PAGE = 4 + 1 + BANNER  # the forum's thread page (a guest), plus its incident box
