@@ -20,13 +20,20 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     user_locale = getattr(current_user, "locale", None) if current_user else None
-    # The cookie a guest's language link sets; the session's, from before the links.
+    # The cookie of the language links; the session's choice, from before them.
     for choice in (user_locale, request.cookies.get(LANGUAGE_COOKIE), session.get("locale")):
         if choice in languages:
             return choice
-    return request.accept_languages.best_match(languages) or current_app.config[
-        "BABEL_DEFAULT_LOCALE"
-    ]
+    return guest_locale(None, request.accept_languages)
+
+
+def guest_locale(cookie: str | None, accept_languages) -> str:
+    """A guest's language: the cookie their language link set, then Accept-Language, then
+    the default. The guest cache (board/pagecache.py) keys pages by it, before Flask."""
+    languages = current_app.config["LANGUAGES"]
+    if cookie in languages:
+        return cookie
+    return accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def select_timezone() -> str:

@@ -31,16 +31,23 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
+from urllib.parse import parse_qsl
 
-from flask import current_app, g, request, session
+from flask import abort, current_app, g, request, session
 from flask_babel import get_locale
 from sqlalchemy import String, event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import is_resource_modified, parse_accept_header, parse_cookie, unquote_etag
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import get_host
 
 from board.clock import now
 from board.extensions import db
+from board.i18n import LANGUAGE_COOKIE, guest_locale
 from board.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -69,6 +76,17 @@ def generations(*names: str) -> list:
         columns += [row.with_only_columns(SiteStamp.generation).scalar_subquery(),
                     row.with_only_columns(SiteStamp.changed_at).scalar_subquery()]
     return columns
+
+
+def read_stamp(stmt, **params) -> tuple:
+    """A page's stamp: the one row of `stmt` (built once by its domain), read on a pooled
+    connection of its own, without the ORM's session; abort(404) when there is no row. Read
+    before the page, it is never newer than what the page then shows."""
+    with db.engine.connect() as connection:
+        row = connection.execute(stmt, params).first()
+    if row is None:
+        abort(404)
+    return tuple(row)
 
 
 # Moving the stamps at each flush ----------------------------------------------------------
@@ -198,6 +216,10 @@ def store():
 
 # Serving --------------------------------------------------------------------------------
 
+# What the WSGI layer below found for this request, for the view: {"key", "stamp", "keep"}.
+ENVIRON = "board.pagecache"
+
+
 def is_guest() -> bool:
     """Whether this request comes from a reader who is not logged in and has nothing of their
     own to see (a flashed message): the only answers a cache may share."""
@@ -215,11 +237,38 @@ def _last_modified(stamp: tuple) -> datetime | None:
     return max(moments).replace(microsecond=0) if moments else None
 
 
+def page_key(host_url: str, path: str, args: list, locale: str, stamp: tuple) -> str:
+    material = repr((host_url, path, sorted(args), locale, stamp))
+    return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+
+
+def _guest_headers(response, key: str, stamp: tuple) -> None:
+    if response.status_code == 200 and not response.headers.get("ETag"):
+        response.set_etag(key, weak=True)
+    if response.status_code == 200 and not response.last_modified:
+        response.last_modified = _last_modified(stamp)
+    if response.status_code == 200 and "Cache-Control" not in response.headers:
+        response.cache_control.public = True
+        response.cache_control.max_age = current_app.config["GUEST_CACHE_MAX_AGE"]
+    response.vary.update(("Cookie", "Accept-Language"))
+    # Whether a guest's answer came from the cache: for operators, and the tests.
+    response.headers["X-Cache"] = "miss"
+
+
+def _storable(response) -> bool:
+    return (response.status_code == 200 and not session.modified
+            and "Set-Cookie" not in response.headers and not response.is_streamed)
+
+
 def guest_cached(stamp_of: Callable[..., tuple]):
     """Serve the decorated GET view to guests from the cache, keyed by `stamp_of(**view_args)`
     (one small query; it may abort(404)). Its answer gets an ETag (unless the view sets its
     own), a Last-Modified and a public Cache-Control; a matching If-None-Match or
-    If-Modified-Since gets a 304. Other readers get the view itself, marked private."""
+    If-Modified-Since gets a 304. Other readers get the view itself, marked private.
+
+    A guest without cookies is answered from the cache before Flask (GuestPages, below): the
+    view then only renders what was missing. A guest with a session of their own (a form
+    seen, say) is answered here."""
 
     def decorate(view):
         @wraps(view)
@@ -232,39 +281,128 @@ def guest_cached(stamp_of: Callable[..., tuple]):
                 response.cache_control.no_cache = True
                 response.vary.add("Cookie")
                 return response
+            if (found := request.environ.get(ENVIRON)) is not None:
+                response = current_app.make_response(view(**kwargs))
+                _guest_headers(response, found["key"], found["stamp"])
+                found["keep"] = _storable(response)  # GuestPages keeps it, with every header
+                return response.make_conditional(request) if response.status_code == 200 \
+                    else response
             stamp = stamp_of(**kwargs)
-            material = repr((request.host_url, request.path,
-                             sorted(request.args.items(multi=True)), str(get_locale()), stamp))
-            key = hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+            key = page_key(request.host_url, request.path, list(request.args.items(multi=True)),
+                           str(get_locale()), stamp)
             cache = store()
-            entry = cache.get(key) if cache is not None else None
+            entry = cache.get("f:" + key) if cache is not None else None
             if entry is not None:
                 status, headers, body = entry
                 response = current_app.response_class(body, status=status, headers=headers)
                 response.headers["X-Cache"] = "hit"
             else:
                 response = current_app.make_response(view(**kwargs))
-                if response.status_code == 200 and not response.headers.get("ETag"):
-                    response.set_etag(key, weak=True)
-                if response.status_code == 200 and not response.last_modified:
-                    response.last_modified = _last_modified(stamp)
-                if response.status_code == 200 and "Cache-Control" not in response.headers:
-                    response.cache_control.public = True
-                    response.cache_control.max_age = current_app.config["GUEST_CACHE_MAX_AGE"]
-                response.vary.update(("Cookie", "Accept-Language"))
-                if (cache is not None and response.status_code == 200
-                        and not session.modified and "Set-Cookie" not in response.headers
-                        and not response.is_streamed):
-                    cache.set(key, (200, list(response.headers.items()), response.get_data()),
+                _guest_headers(response, key, stamp)
+                if cache is not None and _storable(response):
+                    cache.set("f:" + key, (200, list(response.headers.items()),
+                                           response.get_data()),
                               current_app.config["GUEST_CACHE_SECONDS"])
-                # Whether a guest's answer came from the cache: for operators, and the tests.
-                response.headers["X-Cache"] = "miss"
             return response.make_conditional(request) if response.status_code == 200 \
                 else response
 
+        cached.guest_stamp = stamp_of
         return cached
 
     return decorate
+
+
+class GuestPages:
+    """The guest cache in front of Flask, as Discourse's is in front of Rails: a GET from a
+    reader with no cookie of ours (a language cookie aside), to a page that has a stamp, is
+    answered from the store, whole (headers included), with the stamp's one query and none
+    of the request machinery (session, login, rate limits, locale, rendering). On a miss the
+    request goes through Flask, and what the view says may be kept is kept here.
+    Anything unexpected (the database down, a stamp's 404) lets Flask answer, as always."""
+
+    def __init__(self, app, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+        config = app.config
+        self.own_cookies = (config["SESSION_COOKIE_NAME"],
+                            config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+
+    def __call__(self, environ, start_response):
+        method = environ["REQUEST_METHOD"]
+        if method not in ("GET", "HEAD") or self.app.extensions.get("guest_cache") is None:
+            return self.wsgi_app(environ, start_response)
+        cookies = parse_cookie(environ)
+        if any(name in cookies for name in self.own_cookies):
+            return self.wsgi_app(environ, start_response)
+        try:
+            found = self._find(environ, cookies)
+        except Exception:  # the view's own answer says what went wrong, in the usual way
+            log.debug("guest cache: no stamp for %s", environ.get("PATH_INFO"), exc_info=True)
+            found = None
+        if found is None:
+            return self.wsgi_app(environ, start_response)
+        key, stamp, entry = found
+        if entry is not None:
+            return self._serve(environ, start_response, entry)
+        environ[ENVIRON] = info = {"key": key, "stamp": stamp, "keep": False}
+        answer = {}
+
+        def capture(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = status, headers
+            return lambda data: None
+
+        chunks = self.wsgi_app(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        status, headers = answer["status"], answer["headers"]
+        if info["keep"] and method == "GET" and status.startswith("200") and not any(
+                name.lower() == "set-cookie" for name, _ in headers):
+            kept = [(name, value) for name, value in headers if name != "X-Cache"]
+            with self.app.app_context():
+                self.app.extensions["guest_cache"].set(
+                    "w:" + key, (status, kept, body), self.app.config["GUEST_CACHE_SECONDS"])
+        start_response(status, headers)
+        return [body]
+
+    def _find(self, environ, cookies):
+        adapter = self.app.url_map.bind_to_environ(environ)
+        try:
+            endpoint, args = adapter.match()
+        except HTTPException:
+            return None
+        stamp_of = getattr(self.app.view_functions.get(endpoint), "guest_stamp", None)
+        if stamp_of is None:
+            return None
+        with self.app.app_context():
+            stamp = stamp_of(**args)
+            locale = guest_locale(cookies.get(LANGUAGE_COOKIE),
+                                  parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"),
+                                                      LanguageAccept))
+            host_url = f"{environ['wsgi.url_scheme']}://{get_host(environ)}/"
+            path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+            key = page_key(host_url, path, parse_qsl(environ.get("QUERY_STRING", ""),
+                                                     keep_blank_values=True), locale, stamp)
+            return key, stamp, self.app.extensions["guest_cache"].get("w:" + key)
+
+    @staticmethod
+    def _serve(environ, start_response, entry):
+        status, headers, body = entry
+        found = dict(headers)
+        etag = unquote_etag(found["ETag"])[0] if "ETag" in found else None
+        if not is_resource_modified(environ, etag=etag,
+                                    last_modified=found.get("Last-Modified")):
+            kept = [(n, v) for n, v in headers if n in NOT_MODIFIED_HEADERS]
+            start_response("304 NOT MODIFIED", [*kept, ("X-Cache", "hit")])
+            return []
+        start_response(status, [*headers, ("X-Cache", "hit")])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+
+# What a 304 repeats of the answer it stands for (RFC 9110, 15.4.5).
+NOT_MODIFIED_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "Vary", "Expires",
+                        "Content-Location")
 
 
 def init_app(app) -> None:
@@ -275,6 +413,14 @@ def init_app(app) -> None:
                                                    app.config["GUEST_CACHE_PREFIX"])
     elif choice in ("memory", "auto"):
         app.extensions["guest_cache"] = MemoryStore(app.config["GUEST_CACHE_ENTRIES"])
+    wrapped = app.wsgi_app
+    # Inside ProxyFix, when there is one: the key sees the host and scheme the visitor used.
+    inner = wrapped.app if isinstance(wrapped, ProxyFix) else wrapped
+    pages = GuestPages(app, inner)
+    if isinstance(wrapped, ProxyFix):
+        wrapped.app = pages
+    else:
+        app.wsgi_app = pages
     if not event.contains(db.session, "before_flush", _before_flush):
         event.listen(db.session, "before_flush", _before_flush)
         event.listen(db.session, "after_flush", _after_flush)

@@ -83,6 +83,8 @@ def test_every_guest_page_comes_from_the_cache_the_second_time(client, site):
         assert again.headers["X-Cache"] == "hit" and same == body, name
         assert len(statements) == 1, f"{name}: a hit costs its stamp alone, {statements}"
         assert again.headers.getlist("Set-Cookie") == [], name
+        assert again.headers["Content-Security-Policy"], f"{name}: a hit lost its headers"
+        assert again.headers["Content-Type"] == first.headers["Content-Type"], name
 
 
 def test_guest_pages_default_to_thirty_seconds_for_proxies(client, site):
@@ -339,3 +341,38 @@ def test_an_unreachable_redis_only_costs_the_cache(database_url, app):
     with down.app_context():
         response = down.test_client().get(f"/threads/{thread.id}/{thread.slug}")
     assert response.status_code == 200 and "Redis est arrêté" in response.get_data(as_text=True)
+
+
+def test_a_head_request_gets_the_headers_alone(client, site):
+    path = site.paths()["a1"]
+    client.get(path)
+    head = client.head(path)
+    assert head.status_code == 200 and head.headers["X-Cache"] == "hit"
+    assert head.get_data() == b"" and int(head.headers["Content-Length"]) > 1000
+
+
+def test_a_guest_with_a_session_of_their_own_is_served_from_the_cache_too(client, site):
+    client.get("/login")  # a form: a CSRF token, so a session cookie
+    assert client.get_cookie("session") is not None
+    path = site.paths()["a1"]
+    # Flask-Login marks such a session "not fresh" on its first page: a change, not kept.
+    client.get(path)
+    first, second = client.get(path), client.get(path)
+    assert second.headers["X-Cache"] == "hit"
+    assert second.headers["Content-Security-Policy"]
+    assert second.get_data() == first.get_data()
+    forum.reply(site.a1, site.member, "Vu aussi avec une session.")
+    assert "Vu aussi avec une session." in client.get(path).get_data(as_text=True)
+
+
+def test_behind_a_proxy_each_host_has_its_own_entries(database_url, app):
+    proxied = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
+                          "TRUSTED_PROXIES": 1})
+    make_thread(title="Derrière le proxy")
+    with proxied.app_context():
+        guest = proxied.test_client()
+        one = guest.get("/feed.atom", headers={"X-Forwarded-Host": "un.example.org"})
+        two = guest.get("/feed.atom", headers={"X-Forwarded-Host": "deux.example.org"})
+        again = guest.get("/feed.atom", headers={"X-Forwarded-Host": "un.example.org"})
+    assert one.headers["X-Cache"] == two.headers["X-Cache"] == "miss"
+    assert again.headers["X-Cache"] == "hit"

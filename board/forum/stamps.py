@@ -7,12 +7,13 @@ hidden, or a member renamed or given a role, moves the site's generation, shown 
 The services set most of these already: this is the net under them, at every flush.
 """
 
-from sqlalchemy import func, inspect, select
+from functools import cache
+
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
 from board import pagecache
 from board.clock import now
-from board.extensions import db
 from board.forum.models import Affected, Board, Post, Thread
 
 # A board's own columns that its listing and the index show but every post moves: those move
@@ -71,33 +72,30 @@ def register() -> None:
     pagecache.on_change(Board, board_changed)
 
 
-# Each page's stamp, in one query -------------------------------------------------------------
+# Each page's stamp, in one query (built once: a cache hit costs little more than it) -------
 
-def _one_or_404(stmt) -> tuple:
-    row = db.session.execute(stmt).first()
-    if row is None:
-        from flask import abort
-
-        abort(404)
-    return tuple(row)
+@cache
+def _statements() -> dict:
+    generations = pagecache.generations(pagecache.SITE, pagecache.TRAVAUX)
+    return {
+        "site": select(func.max(Board.changed_at), func.count(Board.id), *generations),
+        "board": select(Board.id, Board.changed_at, *generations)
+        .where(Board.slug == bindparam("slug")),
+        "thread": select(Thread.id, Thread.changed_at, *generations)
+        .where(Thread.id == bindparam("thread_id")),
+    }
 
 
 def site_stamp(**_view_args) -> tuple:
     """The index and the site feed: every board's latest change, the site and Travaux."""
-    return tuple(db.session.execute(select(
-        func.max(Board.changed_at), func.count(Board.id),
-        *pagecache.generations(pagecache.SITE, pagecache.TRAVAUX))).one())
+    return pagecache.read_stamp(_statements()["site"])
 
 
 def board_stamp(slug: str, **_view_args) -> tuple:
-    """A board's pages and feed."""
-    return _one_or_404(select(
-        Board.id, Board.changed_at, *pagecache.generations(pagecache.SITE, pagecache.TRAVAUX))
-        .where(Board.slug == slug))
+    """A board's pages and feed; abort(404) for no such board."""
+    return pagecache.read_stamp(_statements()["board"], slug=slug)
 
 
 def thread_stamp(thread_id: int, **_view_args) -> tuple:
-    """A thread's pages and feed."""
-    return _one_or_404(select(
-        Thread.id, Thread.changed_at, *pagecache.generations(pagecache.SITE, pagecache.TRAVAUX))
-        .where(Thread.id == thread_id))
+    """A thread's pages and feed; abort(404) for no such thread."""
+    return pagecache.read_stamp(_statements()["thread"], thread_id=thread_id)

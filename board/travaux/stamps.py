@@ -5,11 +5,12 @@ update or a service moves the one generation; threads linked to an incident move
 forum's stamps see to that: board/forum/stamps.py).
 """
 
+from functools import cache
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from board import pagecache
-from board.extensions import db
 from board.travaux.models import Incident, IncidentUpdate, Service
 
 
@@ -22,9 +23,13 @@ def register() -> None:
         pagecache.on_change(model, travaux_changed)
 
 
+@cache
+def _statement():
+    return select(func.max(Incident.updated_at), func.count(Incident.id),
+                  *pagecache.generations(pagecache.TRAVAUX, pagecache.SITE))
+
+
 def travaux_stamp(**_view_args) -> tuple:
     """Every Travaux page: its generation and the site's (members' names), and the incidents'
     latest change and number, which the feeds were keyed by before (a few hundred rows)."""
-    return tuple(db.session.execute(
-        select(func.max(Incident.updated_at), func.count(Incident.id),
-               *pagecache.generations(pagecache.TRAVAUX, pagecache.SITE))).one())
+    return pagecache.read_stamp(_statement())
