@@ -14,7 +14,7 @@ from board.extensions import db
 from board.pagecache import MemoryStore
 from board.travaux import services
 from board.travaux.models import Incident
-from board.travaux.stamps import travaux_stamp
+from board.travaux.stamps import banner_stamp
 
 
 def ongoing():
@@ -33,7 +33,7 @@ def banner() -> Markup:
         return Markup("")  # the 503 page: nothing here may touch the database
     if g.get("static_export"):
         return Markup(render_template("travaux/_banner.html", operations=ongoing()))
-    key = repr((travaux_stamp(), str(get_locale()), request.host_url))
+    key = repr((banner_stamp(), str(get_locale()), request.host_url))
     banners = current_app.extensions["travaux_banners"]
     if (html := banners.get(key)) is None:
         html = Markup(render_template("travaux/_banner.html", operations=ongoing()))

@@ -24,12 +24,17 @@ def register() -> None:
 
 
 @cache
-def _statement():
+def _statement(*generations: str):
     return select(func.max(Incident.updated_at), func.count(Incident.id),
-                  *pagecache.generations(pagecache.TRAVAUX, pagecache.SITE))
+                  *pagecache.generations(*generations))
 
 
 def travaux_stamp(**_view_args) -> tuple:
     """Every Travaux page: its generation and the site's (members' names), and the incidents'
     latest change and number, which the feeds were keyed by before (a few hundred rows)."""
-    return pagecache.read_stamp(_statement())
+    return pagecache.read_stamp(_statement(pagecache.TRAVAUX, pagecache.SITE))
+
+
+def banner_stamp() -> tuple:
+    """The banner of ongoing operations, which names no member: Travaux's alone."""
+    return pagecache.read_stamp(_statement(pagecache.TRAVAUX))
