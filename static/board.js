@@ -60,3 +60,40 @@ document.querySelectorAll("form select[name=status]").forEach((status) => {
     if (!touched) notify.checked = ["resolved", "completed"].includes(status.value);
   });
 });
+
+// The new-thread form: as the title is typed, the ongoing operations and similar reports
+// (search's box) appear above it; without JavaScript they come after a first "Continue".
+document.querySelectorAll("form[data-similar]").forEach((form) => {
+  const title = form.querySelector("input[name=title]");
+  const slot = document.querySelector(".similar-slot");
+  const button = form.querySelector("button[data-publish-label]");
+  if (!title || !slot) return;
+  if (!form.querySelector("input[name=checked]")) {
+    const checked = document.createElement("input");
+    Object.assign(checked, { type: "hidden", name: "checked", value: "1" });
+    form.append(checked);
+  }
+  if (button) button.textContent = button.dataset.publishLabel;
+  let timer = null;
+  let asked = "";
+  const ask = async () => {
+    const text = title.value.trim();
+    if (text === asked) return;
+    asked = text;
+    if (text.length < 4) { slot.innerHTML = ""; return; }
+    try {
+      const url = `${form.dataset.similar}?${new URLSearchParams({ title: text })}`;
+      const response = await fetch(url, { headers: { Accept: "text/html" } });
+      if (response.ok && asked === text) {
+        slot.innerHTML = await response.text();
+        // The box lists the operations in progress too: the page's own notice steps aside.
+        const notice = document.querySelector(".ongoing-notice");
+        if (notice) notice.hidden = slot.querySelector(".similar-box") !== null;
+      }
+    } catch (error) {
+      // Offline for a moment: the box keeps what it showed.
+    }
+  };
+  title.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(ask, 300); });
+  if (title.value) ask();
+});

@@ -84,12 +84,20 @@ def board(slug: str):
 def new_thread(slug: str):
     board = get_board(slug)
     form = forms.ThreadForm()
+    # Search's box of ongoing operations and similar reports, when search is there: shown
+    # live as one types (board.js), or after a first "Continue" without JavaScript.
+    similar = current_app.extensions.get("similar_reports")
     if form.validate_on_submit():
+        if similar and not request.form.get("checked"):
+            box = similar(form.title.data, current_user)
+            if box:
+                return render_template("forum/new_thread.html", board=board, form=form,
+                                       similar=box, checked=True)
         thread = services.open_thread(board, current_user, form.title.data, form.body.data,
                                       official=form.official.data)
         return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
-    return render_template("forum/new_thread.html", board=board, form=form), (
-        422 if form.errors else 200)
+    return render_template("forum/new_thread.html", board=board, form=form,
+                           checked=not similar), (422 if form.errors else 200)
 
 
 @bp.get("/threads/<int:thread_id>")

@@ -5,11 +5,12 @@ from datetime import date
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from board.extensions import db, limiter
 from board.forum.models import Board
-from board.search import services
+from board.search import services, similar
 from board.search.models import KINDS
 from board.urls import absolute
 from board.visibility import visible_boards
@@ -61,6 +62,27 @@ def search():
     status = 400 if errors else 200
     return render_template("search/results.html", query=query, page=page, errors=errors,
                            boards=boards, kinds=KINDS), status
+
+
+@bp.get("/search/similar")
+@limiter.limit("120 per minute")
+def similar_reports():
+    """The box of the new-thread form, for the title typed so far (board.js asks as one
+    types): ongoing operations, then similar open threads, as an HTML fragment."""
+    return render_template("search/_similar.html", found=_similar(
+        request.args.get("title", ""), request.args.get("service", type=int))), 200, {
+        "Cache-Control": "private, no-cache"}
+
+
+def _similar(title: str, service_id: int | None = None):
+    return similar.similar(title, current_user, service_id)
+
+
+def similar_box(title: str, viewer) -> Markup:
+    """For the forum's new-thread form without JavaScript: the box for `title`, or nothing
+    when there is nothing to show (the forum then publishes at once)."""
+    found = similar.similar(title, viewer)
+    return Markup(render_template("search/_similar.html", found=found)) if found else Markup("")
 
 
 @bp.get("/opensearch.xml")
