@@ -1,4 +1,4 @@
-"""Search latency on a large forum: `python bench/search.py` (or `make bench-search`).
+"""Search latency (/search and /search/similar) on a large forum: `python bench/search.py` (or `make bench-search`).
 
     python bench/search.py                                          # SQLite, 100,000 posts
     BENCH_DB=postgresql://postgres@127.0.0.1:5432/test python bench/search.py   # 1,000,000
@@ -29,13 +29,20 @@ QUERIES = ["erreur 503", "web7", "lenteur serveur", "panne depuis hier", "boîte
            "quota", "redirection de page", "délai de réponse", "connexion base", "fichier php",
            "zone du domaine", "envoi et réception", "accès refusé", "lenteurs",
            "incident lenteurs", "erreur 503 sur web7 ce matin"]
+# Titles as a member types them on the new-thread form, for /search/similar.
+TITLES = ["mon site affiche une erreur 503", "lenteur du serveur web7", "boîte mail pleine",
+          "certificat expiré sur mon domaine", "impossible de restaurer ma sauvegarde",
+          "mot de passe webmail refusé", "trop de spam", "quota dépassé", "redirection cassée",
+          "délai de réponse énorme", "connexion à la base impossible", "fichier php introuvable",
+          "zone du domaine pas à jour", "envoi de mail bloqué", "réception de mail en retard",
+          "accès refusé au manager", "panne depuis hier soir", "site lent le matin",
+          "erreur de connexion", "page blanche sur mon site"]
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "5"))
 
 
-def timings(base: str, query: str, visitor: list[int]) -> list[float]:
+def timings(base: str, path: str, visitor: list[int]) -> list[float]:
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-    path = "/search?q=" + quote(query)
     samples = []
     for _ in range(SAMPLES + 1):
         visitor[0] += 1
@@ -66,15 +73,22 @@ def main() -> int:
         print(f"seeded and indexed in {seconds:.0f} s")
         env = app_env(url, folder)
         env["TRUSTED_PROXIES"] = "1"
-        every, visitor = [], [0]
+        every, similar, visitor = [], [], [0]
         with gunicorn("wsgi:app", env) as (base, _pid):
             print("\n| query | median ms |\n| --- | --- |")
             for query in QUERIES:
-                samples = timings(base, query, visitor)
+                samples = timings(base, "/search?q=" + quote(query), visitor)
                 every += samples
                 print(f"| {query} | {statistics.median(samples):.0f} |")
-    print(f"\np50 {percentile(every, 0.50):.0f} ms, p95 {percentile(every, 0.95):.0f} ms "
-          f"over {len(every)} searches")
+            print("\n| title typed (/search/similar) | median ms |\n| --- | --- |")
+            for title in TITLES:
+                samples = timings(base, "/search/similar?title=" + quote(title), visitor)
+                similar += samples
+                print(f"| {title} | {statistics.median(samples):.0f} |")
+    print(f"\n/search: p50 {percentile(every, 0.50):.0f} ms, p95 {percentile(every, 0.95):.0f} "
+          f"ms over {len(every)} searches")
+    print(f"/search/similar: p50 {percentile(similar, 0.50):.0f} ms, "
+          f"p95 {percentile(similar, 0.95):.0f} ms over {len(similar)} requests")
     return 0
 
 
