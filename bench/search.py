@@ -1,4 +1,4 @@
-"""Search latency (/search and /search/similar) on a large forum: `python bench/search.py` (or `make bench-search`).
+"""Search latency, /search and /search/similar, on a large forum: `make bench-search`.
 
     python bench/search.py                                          # SQLite, 100,000 posts
     BENCH_DB=postgresql://postgres@127.0.0.1:5432/test python bench/search.py   # 1,000,000
