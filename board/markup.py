@@ -262,3 +262,8 @@ def excerpt(body_html: str, length: int = EXCERPT_LENGTH) -> str:
     when a post or an update is written, stored, and shown wherever a preview is."""
     text = " ".join(html.unescape(_TAG.sub("", body_html)).split())
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def escape_md(text: str) -> str:
+    """`text` with Markdown's special characters escaped, to quote a title in a post."""
+    return "".join("\\" + c if c in "\\`*_[]()<>#!|~" else c for c in text)

@@ -112,8 +112,12 @@ def changed(row, *names: str) -> bool:
 
 
 def bump(session: Session, name: str) -> None:
-    """Move the generation `name` when this flush is written."""
+    """Move the generation `name` when this transaction commits."""
     session.info.setdefault("stamps_to_bump", set()).add(name)
+
+
+def _forget(session: Session, *_args) -> None:
+    session.info.pop("stamps_to_bump", None)
 
 
 def _before_flush(session: Session, _context, _instances) -> None:
@@ -127,7 +131,11 @@ def _before_flush(session: Session, _context, _instances) -> None:
                 handler(session, row)
 
 
-def _after_flush(session: Session, _context) -> None:
+def _before_commit(session: Session) -> None:
+    """Move the generations last, once per transaction: every other row it writes is locked
+    by then, so two transactions never wait on each other through the generations' rows."""
+    if session.info.get("stamps_to_bump"):
+        session.flush()  # what is still pending may move a stamp too
     names = session.info.pop("stamps_to_bump", None)
     if not names:
         return
@@ -423,4 +431,5 @@ def init_app(app) -> None:
         app.wsgi_app = pages
     if not event.contains(db.session, "before_flush", _before_flush):
         event.listen(db.session, "before_flush", _before_flush)
-        event.listen(db.session, "after_flush", _after_flush)
+        event.listen(db.session, "before_commit", _before_commit)
+        event.listen(db.session, "after_rollback", _forget)

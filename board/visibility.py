@@ -122,4 +122,4 @@ def init_app(app) -> None:
 
     login_manager.anonymous_user = lambda: GUEST
     app.jinja_env.globals.update(guest_restriction=guest_restriction, for_guests=for_guests,
-                                 can_see_post=can_see_post)
+                                 can_see_post=can_see_post, can_see_thread=can_see_thread)

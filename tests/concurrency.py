@@ -25,5 +25,5 @@ def run_together(app, count: int, work, timeout: float = 120) -> list:
     for worker in workers:
         worker.join(timeout=timeout)
     assert not any(worker.is_alive() for worker in workers), "a thread did not finish"
-    assert errors == []
+    assert errors == [], [repr(e) for e in errors]
     return results

@@ -66,6 +66,11 @@ class MoveForm(FlaskForm):
     board = SelectField(_l("Move to board"), coerce=int)
 
 
+class MergeForm(FlaskForm):
+    target = StringField(_l("Duplicate of (the other thread's address or number)"), validators=[
+        DataRequired(), Length(max=300)], filters=[one_line])
+
+
 ActionForm = CsrfForm
 
 

@@ -45,7 +45,9 @@ class Board(db.Model):
 
 class Thread(HideableMixin, db.Model):
     __tablename__ = "threads"
-    __table_args__ = (Index("ix_threads_listing", "board_id", "pinned", "last_activity_at"),)
+    __table_args__ = (Index("ix_threads_listing", "board_id", "pinned", "last_activity_at"),
+                      # A board's guest cache stamp: its threads' latest change.
+                      Index("ix_threads_board_changed", "board_id", "changed_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
@@ -69,12 +71,17 @@ class Thread(HideableMixin, db.Model):
         ForeignKey("incidents.id", use_alter=True, ondelete="SET NULL"), index=True
     )
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The thread this one repeats (staff merged it there: its "affected" marks moved along).
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="SET NULL"))
     # Moves whenever what the thread's feed shows changes (feeds' ETag and Last-Modified).
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
     board: Mapped[Board] = relationship(foreign_keys=[board_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     last_post: Mapped["Post | None"] = relationship(foreign_keys=[last_post_id])
+    duplicate_of: Mapped["Thread | None"] = relationship(
+        foreign_keys=[duplicate_of_id], remote_side=[id])
 
     @property
     def is_locked(self) -> bool:

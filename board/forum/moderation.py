@@ -44,6 +44,8 @@ ACTIONS = {
                       _l("%(actor)s made the thread %(target)s visible again")),
     "thread.move": (_l("Thread moved"), _l(
         "%(actor)s moved the thread %(target)s from %(source)s to %(destination)s")),
+    "thread.merge": (_l("Thread merged"), _l(
+        "%(actor)s marked the thread %(target)s as a duplicate of %(thread)s")),
     "board.create": (_l("Board created"), _l("%(actor)s created the board %(target)s")),
     "board.update": (_l("Board changed"), _l("%(actor)s changed the board %(target)s")),
     "incident.open": (_l("Incident or maintenance opened"), _l("%(actor)s opened %(target)s")),
@@ -128,7 +130,8 @@ def sentences(entries: Iterable[AuditLog], viewer) -> list[Markup]:
     for entry in entries:
         if entry.target_id is not None:
             wanted.setdefault(entry.target_type, set()).add(entry.target_id)
-        if entry.action.startswith("incident.") and isinstance(entry.details.get("thread"), int):
+        if (entry.action.startswith("incident.") or entry.action == "thread.merge") and \
+                isinstance(entry.details.get("thread"), int):
             wanted.setdefault("thread", set()).add(entry.details["thread"])
     names = {kind: _resolver(kind)(ids, viewer) for kind, ids in wanted.items()}
     return [_sentence(entry, names) for entry in entries]

@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from blinker import Namespace
 from flask import current_app, url_for
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +22,7 @@ from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.forum.models import PUBLIC, Affected, Board, Post, Thread, Watch
-from board.markup import excerpt, render
+from board.markup import escape_md, excerpt, render
 from board.outbox.services import queue, queue_mail
 from board.permissions import has_role, is_admin, is_staff
 from board.urls import absolute
@@ -352,6 +354,62 @@ def move(thread: Thread, target: Board, actor) -> None:
     for board in sorted((source, target), key=lambda b: b.id):
         _recount_board(board)
     db.session.commit()
+
+
+def thread_number(text: str) -> int | None:
+    """The thread a pasted address or number points at (a port in the address is no thread)."""
+    match = re.search(r"/threads/(\d+)", text) or re.fullmatch(r"\s*#?(\d+)\s*", text)
+    number = int(match.group(1)) if match else None
+    return number if number and number < 2**31 else None
+
+
+def merge_duplicate(source: Thread, target: Thread, actor) -> int:
+    """Mark `source` a duplicate of `target`. Its "affected" marks, its author's included,
+    move to the target, each member counted once (never the target's author, counted
+    already); its watchers watch the target; it is locked, with a link to the target; an
+    official post in the target says so, and so does its feed; its author is told by mail.
+    Returns how many members the target gained. Commits."""
+    if source.id == target.id:
+        raise ForumError("merge-self")
+    if source.duplicate_of_id is not None:
+        raise ForumError("merge-done")
+    if target.duplicate_of_id is not None:
+        raise ForumError("merge-chain")
+    for thread in sorted((source, target), key=lambda t: t.id):
+        _lock(thread)  # a "me too" clicked meanwhile lands before or after, never lost
+    marks = db.session.scalars(select(Affected).where(Affected.thread_id == source.id)).all()
+    counted = set(db.session.scalars(select(Affected.user_id)
+                                     .where(Affected.thread_id == target.id)))
+    moving = ({mark.user_id for mark in marks} | {source.author_id}) - counted - {
+        target.author_id}
+    for mark in marks:
+        db.session.delete(mark)
+    moment = now()
+    for user_id in sorted(moving):
+        db.session.add(Affected(thread_id=target.id, user_id=user_id, created_at=moment))
+    for watch in db.session.scalars(select(Watch).where(Watch.thread_id == source.id)).all():
+        _watch(target, watch.user)
+    source.duplicate_of_id = target.id
+    source.locked_at = source.locked_at or moment
+    _count_affected(source)
+    _count_affected(target)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        note = _("The report “%(title)s” (%(url)s) was merged into this thread as a duplicate.",
+                 title=escape_md(source.title),
+                 url=absolute(url_for("forum.thread", thread_id=source.id, slug=source.slug)))
+        if moving:
+            note += " " + ngettext("%(num)d more member is counted as affected here.",
+                                   "%(num)d more members are counted as affected here.",
+                                   len(moving))
+    add_post(target, actor, note, official=True)
+    record(actor, "thread.merge", "thread", source.id, thread=target.id)
+    author = source.author
+    if author.is_active and author.id != actor.id and can_see_thread(author, target):
+        queue_mail(author.email, "thread_merged", author.locale, user=author, source=source,
+                   target=target, link=absolute(url_for("forum.thread", thread_id=target.id,
+                                                        slug=target.slug)))
+    db.session.commit()
+    return len(moving)
 
 
 def add_board(slug: str, name: str, description: str = "", visibility: str = PUBLIC,

@@ -1,10 +1,11 @@
 """What moves the stamps of the forum's pages (board/pagecache.py), and each page's stamp.
 
-A post written, edited, hidden or deleted moves its thread's and its board's `changed_at`; a
-thread changed moves its own, its board's (both boards', when moved) and, when it is linked to
-an incident, Travaux's generation (its incident's page lists it); a board renamed, moved or
-hidden, or a member renamed or given a role, moves the site's generation, shown on every page.
-The services set most of these already: this is the net under them, at every flush.
+A post written, edited, hidden or deleted, or a "me too", moves its thread's `changed_at`; a
+thread changed moves its own and, when it is linked to an incident, Travaux's generation (its
+incident's page lists it); a board's stamp is its own `changed_at` (which the services move
+with its counters) and its threads' latest; a board renamed, moved or hidden, or a member
+renamed or given a role, moves the site's generation, shown on every page. The services set
+most of these already: this is the net under them, at every flush.
 """
 
 from functools import cache
@@ -24,14 +25,8 @@ BOARD_COUNTERS = ("changed_at", "thread_count", "post_count", "last_post_id")
 def _touch_thread(session: Session, thread: Thread | None) -> None:
     if thread is not None:
         thread.changed_at = now()
-        _touch_board(thread.board)
         if thread.incident_id:
             pagecache.bump(session, pagecache.TRAVAUX)
-
-
-def _touch_board(board: Board | None) -> None:
-    if board is not None:
-        board.changed_at = now()
 
 
 def post_changed(session: Session, post: Post) -> None:
@@ -43,15 +38,11 @@ def affected_changed(session: Session, mark: Affected) -> None:
 
 
 def thread_changed(session: Session, thread: Thread) -> None:
-    """Its own stamp, its board's (both, when it moved) and Travaux's when it is linked."""
+    """Its own stamp, and Travaux's when it is (or was) linked to an incident. Boards are
+    not written here: a board's stamp reads its threads' latest change, and the services
+    lock a board after its threads (board/forum/services.py), an order a flush would break."""
     thread.changed_at = now()
-    attrs = inspect(thread).attrs
-    _touch_board(thread.board)
-    for board in attrs.board.history.deleted:
-        _touch_board(board)
-    for board_id in attrs.board_id.history.deleted:
-        _touch_board(session.get(Board, board_id) if board_id else None)
-    if thread.incident_id or any(attrs.incident_id.history.deleted):
+    if thread.incident_id or any(inspect(thread).attrs.incident_id.history.deleted):
         pagecache.bump(session, pagecache.TRAVAUX)
 
 
@@ -79,7 +70,10 @@ def _statements() -> dict:
     generations = pagecache.generations(pagecache.SITE, pagecache.TRAVAUX)
     return {
         "site": select(func.max(Board.changed_at), func.count(Board.id), *generations),
-        "board": select(Board.id, Board.changed_at, *generations)
+        # The board's own change (its counters, its name) and its threads' latest one (a
+        # lock, a "me too": what its listing shows), by the (board_id, changed_at) index.
+        "board": select(Board.id, Board.changed_at, select(func.max(Thread.changed_at))
+                        .where(Thread.board_id == Board.id).scalar_subquery(), *generations)
         .where(Board.slug == bindparam("slug")),
         "thread": select(Thread.id, Thread.changed_at, *generations)
         .where(Thread.id == bindparam("thread_id")),

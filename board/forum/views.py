@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import false, select
 from sqlalchemy.orm import joinedload
@@ -134,6 +135,7 @@ def _thread_tools(thread: Thread) -> dict:
         boards = db.session.scalars(select(Board).order_by(Board.position)).all()
         move_form.board.choices = [SelectChoice(b.id, b.name) for b in boards]
         tools["move_form"] = move_form
+        tools["merge_form"] = forms.MergeForm(formdata=None)
     return tools
 
 
@@ -262,6 +264,37 @@ def moderate_thread(thread_id: int, action: str):
     operation(thread, current_user)
     flash(message(), "success")
     return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+
+
+MERGE_ERRORS = {
+    "merge-self": lambda: _("A thread cannot be a duplicate of itself."),
+    "merge-done": lambda: _("This thread is already marked as a duplicate."),
+    "merge-chain": lambda: _("That thread is itself a duplicate: merge into the one it repeats."),
+}
+
+
+@bp.post("/threads/<int:thread_id>/merge")
+@role_required("moderator")
+def merge_thread(thread_id: int):
+    """Mark the thread a duplicate of another one, given by its address or number."""
+    thread = get_thread(thread_id)
+    form = forms.MergeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    number = services.thread_number(form.target.data)
+    target = db.session.get(Thread, number) if number else None
+    if target is None or not can_see_thread(current_user, target):
+        flash(_("No thread has this address or number."), "error")
+        return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+    try:
+        gained = services.merge_duplicate(thread, target, current_user)
+    except ForumError as error:
+        flash(MERGE_ERRORS[str(error)](), "error")
+        return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+    flash(ngettext("Merged: %(num)d more member is counted as affected here.",
+                   "Merged: %(num)d more members are counted as affected here.", gained),
+          "success")
+    return redirect(url_for("forum.thread", thread_id=target.id, slug=target.slug))
 
 
 @bp.post("/threads/<int:thread_id>/move")

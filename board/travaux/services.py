@@ -21,7 +21,7 @@ from board.forum import services as forum
 from board.forum.models import PUBLIC, Board, Thread
 from board.i18n import long_window
 from board.lists import services as lists
-from board.markup import excerpt, render
+from board.markup import escape_md, excerpt, render
 from board.outbox.models import OutboxMessage
 from board.outbox.services import queue
 from board.travaux.models import (
@@ -294,11 +294,6 @@ _IMPACT_WORDS = {
 
 def _impact_in_words(impact: str) -> str:
     return str(_IMPACT_WORDS[impact])
-
-
-def escape_md(text: str) -> str:
-    """`text` with Markdown's special characters escaped, to quote a title in a relayed post."""
-    return "".join("\\" + c if c in "\\`*_[]()<>#!|~" else c for c in text)
 
 
 def promote(thread: Thread, author, **fields) -> Incident:

@@ -1,6 +1,5 @@
 """Travaux pages: the status page, incidents, promotion, services, reports to watch."""
 
-import re
 from datetime import timedelta
 
 from flask import (
@@ -22,6 +21,7 @@ from board.clock import now
 from board.extensions import db
 from board.forum.forms import ActionForm
 from board.forum.models import Affected, Thread
+from board.forum.services import thread_number
 from board.pagecache import guest_cached
 from board.permissions import role_required
 from board.travaux import forms, services
@@ -176,19 +176,12 @@ def _attach_error(form, code: str) -> None:
     field.errors = list(field.errors) + [ERRORS[code]()]
 
 
-def _thread_number(text: str) -> int | None:
-    """The thread a pasted address or number points at (a port in the address is no thread)."""
-    match = re.search(r"/threads/(\d+)", text) or re.fullmatch(r"\s*#?(\d+)\s*", text)
-    number = int(match.group(1)) if match else None
-    return number if number and number < 2**31 else None
-
-
 @bp.post("/travaux/incidents/<int:incident_id>/link")
 @role_required("admin")
 def link(incident_id: int):
     incident = get_incident(incident_id)
     form = forms.LinkForm()
-    number = _thread_number(form.thread.data) if form.validate_on_submit() else None
+    number = thread_number(form.thread.data) if form.validate_on_submit() else None
     thread = db.session.get(Thread, number) if number else None
     if thread is None:
         flash(_("No thread found at this address."), "error")
