@@ -77,14 +77,19 @@ document.querySelectorAll("form[data-similar]").forEach((form) => {
   let timer = null;
   let asked = "";
   const ask = async () => {
+    const service = form.querySelector("select[name=service]");
     const text = title.value.trim();
-    if (text === asked) return;
-    asked = text;
+    const key = `${text}\n${service ? service.value : ""}`;
+    if (key === asked) return;
+    asked = key;
     if (text.length < 4) { slot.innerHTML = ""; return; }
     try {
-      const url = `${form.dataset.similar}?${new URLSearchParams({ title: text })}`;
+      const service = form.querySelector("select[name=service]");
+      const params = { title: text };
+      if (service && service.value) params.service = service.value;
+      const url = `${form.dataset.similar}?${new URLSearchParams(params)}`;
       const response = await fetch(url, { headers: { Accept: "text/html" } });
-      if (response.ok && asked === text) {
+      if (response.ok && asked === key) {
         slot.innerHTML = await response.text();
         // The box lists the operations in progress too: the page's own notice steps aside.
         const notice = document.querySelector(".ongoing-notice");
@@ -95,5 +100,7 @@ document.querySelectorAll("form[data-similar]").forEach((form) => {
     }
   };
   title.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(ask, 300); });
+  const service = form.querySelector("select[name=service]");
+  if (service) service.addEventListener("change", ask);
   if (title.value) ask();
 });

@@ -37,6 +37,8 @@ def _thread_items(threads) -> list[feeds.Item]:
         post = first.get(thread.id)
         html = _incident_note(thread) + Markup(feeds.absolute_html(post.body_html if post else ""))
         categories = [(thread.board.slug, thread.board.name)]
+        if thread.service_id and (name_of := current_app.extensions.get("service_name")):
+            categories.append((f"service-{thread.service_id}", name_of(thread.service_id)))
         if thread.incident_id:
             categories.append(("incident", _("Official incident")))
         items.append(feeds.Item(

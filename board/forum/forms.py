@@ -46,10 +46,25 @@ def _title():
     )
 
 
+def optional_id(value) -> int | None:
+    """A select's value: an id, or None for "none"."""
+    return int(value) if value not in (None, "", "None") else None
+
+
+def _service(label):
+    # Its choices are Travaux's services, given by the view (board/forum/views.py).
+    return SelectField(label, coerce=optional_id, choices=[], default=None)
+
+
 class ThreadForm(FlaskForm):
     title = _title()
+    service = _service(_l("Service concerned"))
     body = _body()
     official = BooleanField(_l("Official staff answer"))
+
+
+class ServiceForm(FlaskForm):
+    service = _service(_l("Service concerned"))
 
 
 class ReplyForm(FlaskForm):
@@ -88,5 +103,6 @@ class BoardForm(FlaskForm):
                                 filters=[_strip])
     position = IntegerField(_l("Position"), validators=[NumberRange(min=0, max=1000)],
                             default=0, description=_l("Boards are listed by increasing position."))
+    default_service = _service(_l("Service of its reports, unless their authors choose another"))
     visibility = SelectField(_l("Who can see it"), choices=[
         SelectChoice("public", _l("Everyone")), SelectChoice("staff", _l("Staff only"))])

@@ -39,6 +39,10 @@ class Board(db.Model):
     )
     # Moves whenever what the board's feed shows changes (feeds' ETag and Last-Modified).
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # The Travaux service its reports are about unless their author says otherwise (the
+    # table belongs to board.travaux: the forum names it and never imports it).
+    default_service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="SET NULL"))
 
     last_post: Mapped["Post | None"] = relationship(foreign_keys=[last_post_id])
 
@@ -47,7 +51,9 @@ class Thread(HideableMixin, db.Model):
     __tablename__ = "threads"
     __table_args__ = (Index("ix_threads_listing", "board_id", "pinned", "last_activity_at"),
                       # A board's guest cache stamp: its threads' latest change.
-                      Index("ix_threads_board_changed", "board_id", "changed_at"))
+                      Index("ix_threads_board_changed", "board_id", "changed_at"),
+                      # Reports on one service, newest first (search, similar reports).
+                      Index("ix_threads_service_created", "service_id", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
@@ -71,6 +77,9 @@ class Thread(HideableMixin, db.Model):
         ForeignKey("incidents.id", use_alter=True, ondelete="SET NULL"), index=True
     )
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The Travaux service the report is about, if its author (or a moderator) said so.
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="SET NULL"))
     # The thread this one repeats (staff merged it there: its "affected" marks moved along).
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("threads.id", ondelete="SET NULL"))

@@ -46,6 +46,8 @@ ACTIONS = {
         "%(actor)s moved the thread %(target)s from %(source)s to %(destination)s")),
     "thread.merge": (_l("Thread merged"), _l(
         "%(actor)s marked the thread %(target)s as a duplicate of %(thread)s")),
+    "thread.service": (_l("Report's service changed"),
+                       _l("%(actor)s changed the service of the report %(target)s")),
     "board.create": (_l("Board created"), _l("%(actor)s created the board %(target)s")),
     "board.update": (_l("Board changed"), _l("%(actor)s changed the board %(target)s")),
     "incident.open": (_l("Incident or maintenance opened"), _l("%(actor)s opened %(target)s")),

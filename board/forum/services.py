@@ -107,19 +107,24 @@ def slugify(text: str, fallback: str = "sujet") -> str:
     return slug[:80].rstrip("-") or fallback
 
 
-def open_thread(board: Board, author, title: str, body: str, official: bool = False) -> Thread:
-    """Start a thread in `board` with its first post; its author watches it. Commits."""
-    thread = add_thread(board, author, title, body, official=official and is_staff(author))
+def open_thread(board: Board, author, title: str, body: str, official: bool = False,
+                service_id: int | None = None) -> Thread:
+    """Start a thread in `board` with its first post, about `service_id` if given; its author
+    watches it. Commits."""
+    thread = add_thread(board, author, title, body, official=official and is_staff(author),
+                        service_id=service_id)
     db.session.commit()
     return thread
 
 
-def add_thread(board: Board, author, title: str, body: str, official: bool = False) -> Thread:
+def add_thread(board: Board, author, title: str, body: str, official: bool = False,
+               service_id: int | None = None) -> Thread:
     """Start a thread in the caller's transaction (Travaux opens discussion threads so);
     its author watches it."""
     moment = now()
     thread = Thread(board=board, author=author, title=title.strip(), slug=slugify(title),
-                    created_at=moment, last_activity_at=moment, affected_count=1)
+                    created_at=moment, last_activity_at=moment, affected_count=1,
+                    service_id=service_id)
     db.session.add(thread)
     db.session.add(Post(thread=thread, author=author, **_body(body), created_at=moment,
                         official=official))
@@ -356,6 +361,16 @@ def move(thread: Thread, target: Board, actor) -> None:
     db.session.commit()
 
 
+def set_service(thread: Thread, service_id: int | None, actor) -> None:
+    """Say which service a report is about (a moderator's correction, in the audit log).
+    Commits."""
+    if thread.service_id != service_id:
+        record(actor, "thread.service", "thread", thread.id, before=thread.service_id,
+               after=service_id)
+        thread.service_id = service_id
+    db.session.commit()
+
+
 def thread_number(text: str) -> int | None:
     """The thread a pasted address or number points at (a port in the address is no thread)."""
     match = re.search(r"/threads/(\d+)", text) or re.fullmatch(r"\s*#?(\d+)\s*", text)
@@ -413,12 +428,12 @@ def merge_duplicate(source: Thread, target: Thread, actor) -> int:
 
 
 def add_board(slug: str, name: str, description: str = "", visibility: str = PUBLIC,
-              position: int | None = None) -> Board:
+              position: int | None = None, default_service_id: int | None = None) -> Board:
     """Add a board in the caller's transaction, last unless a position is given."""
     if position is None:
         position = (db.session.scalar(select(func.max(Board.position))) or 0) + 1
     board = Board(slug=slug, name=name, description=description, visibility=visibility,
-                  position=position)
+                  position=position, default_service_id=default_service_id)
     db.session.add(board)
     db.session.flush()
     return board

@@ -43,6 +43,16 @@ def get_thread(thread_id: int) -> Thread:
     return db.first_or_404(stmt)
 
 
+def service_choices(field) -> bool:
+    """Offer Travaux's services in `field`, after "none"; whether there are any. Travaux
+    gives them (app.extensions["report_services"]): the forum never imports it."""
+    found = current_app.extensions.get("report_services")
+    services_ = found() if found else []
+    field.choices = [SelectChoice("", _("Not sure, or none"))] + [
+        SelectChoice(service_id, name) for service_id, name in services_]
+    return bool(services_)
+
+
 def get_post(post_id: int) -> Post:
     """The post, in a thread the current user may see; abort(404) otherwise."""
     post = db.get_or_404(Post, post_id)
@@ -85,20 +95,24 @@ def board(slug: str):
 def new_thread(slug: str):
     board = get_board(slug)
     form = forms.ThreadForm()
+    has_services = service_choices(form.service)
+    if request.method == "GET":
+        form.service.data = board.default_service_id
     # Search's box of ongoing operations and similar reports, when search is there: shown
     # live as one types (board.js), or after a first "Continue" without JavaScript.
     similar = current_app.extensions.get("similar_reports")
     if form.validate_on_submit():
         if similar and not request.form.get("checked"):
-            box = similar(form.title.data, current_user)
+            box = similar(form.title.data, current_user, form.service.data)
             if box:
                 return render_template("forum/new_thread.html", board=board, form=form,
-                                       similar=box, checked=True)
+                                       similar=box, checked=True, has_services=has_services)
         thread = services.open_thread(board, current_user, form.title.data, form.body.data,
-                                      official=form.official.data)
+                                      official=form.official.data, service_id=form.service.data)
         return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
     return render_template("forum/new_thread.html", board=board, form=form,
-                           checked=not similar), (422 if form.errors else 200)
+                           checked=not similar, has_services=has_services), (
+        422 if form.errors else 200)
 
 
 @bp.get("/threads/<int:thread_id>")
@@ -136,6 +150,9 @@ def _thread_tools(thread: Thread) -> dict:
         move_form.board.choices = [SelectChoice(b.id, b.name) for b in boards]
         tools["move_form"] = move_form
         tools["merge_form"] = forms.MergeForm(formdata=None)
+        service_form = forms.ServiceForm(formdata=None, service=thread.service_id)
+        if service_choices(service_form.service):
+            tools["service_form"] = service_form
     return tools
 
 
@@ -297,6 +314,20 @@ def merge_thread(thread_id: int):
     return redirect(url_for("forum.thread", thread_id=target.id, slug=target.slug))
 
 
+@bp.post("/threads/<int:thread_id>/service")
+@role_required("moderator")
+def thread_service(thread_id: int):
+    """A moderator says which service the report is about."""
+    thread = get_thread(thread_id)
+    form = forms.ServiceForm()
+    service_choices(form.service)
+    if not form.validate_on_submit():
+        abort(400)
+    services.set_service(thread, form.service.data, current_user)
+    flash(_("The report's service is saved."), "success")
+    return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+
+
 @bp.post("/threads/<int:thread_id>/move")
 @role_required("moderator")
 def move_thread(thread_id: int):
@@ -347,9 +378,13 @@ def admin_boards():
 def admin_board(board_id: int | None = None):
     board = db.get_or_404(Board, board_id) if board_id else None
     form = forms.BoardForm(obj=board)
+    service_choices(form.default_service)
+    if request.method == "GET" and board is not None:
+        form.default_service.data = board.default_service_id
     if form.validate_on_submit():
         fields = {name: form[name].data for name in
                   ("slug", "name", "description", "position", "visibility")}
+        fields["default_service_id"] = form.default_service.data
         try:
             services.save_board(board, current_user, **fields)
         except ForumError:

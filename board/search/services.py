@@ -229,8 +229,10 @@ def _visible(hits, query: Query, viewer):
             if query.status:
                 branch = branch.where(Thread.resolved_at.is_(None) if query.status == OPEN
                                       else Thread.resolved_at.is_not(None))
-            if query.service:  # the reports linked to an incident of that service
-                branch = branch.where(Thread.incident_id.in_(affecting))
+            if query.service:  # reports about it, or linked to an incident on it
+                branch = branch.where(Thread.service_id.in_(
+                    select(Service.id).where(Service.slug == query.service))
+                    | Thread.incident_id.in_(affecting))
             branches.append(branch)
     if query.kind in (None, INCIDENT_KIND) and not query.board:
         titles = pick(INCIDENT_KIND, Incident.id).join(

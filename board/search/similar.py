@@ -43,7 +43,7 @@ class Similar:
 
 def similar(title: str, viewer, service_id: int | None = None) -> Similar:
     """What the box shows for `title` (and the chosen service), for `viewer`."""
-    return Similar(ongoing_first(service_id), similar_threads(title, viewer))
+    return Similar(ongoing_first(service_id), similar_threads(title, viewer, service_id))
 
 
 def ongoing_first(service_id: int | None) -> list[Incident]:
@@ -52,8 +52,9 @@ def ongoing_first(service_id: int | None) -> list[Incident]:
     return sorted(ongoing, key=lambda i: service_id not in {s.id for s in i.services})
 
 
-def similar_threads(title: str, viewer) -> list[Thread]:
-    """The open threads of the last SIMILAR_DAYS days most like `title`, best first."""
+def similar_threads(title: str, viewer, service_id: int | None = None) -> list[Thread]:
+    """The open threads of the last SIMILAR_DAYS days most like `title`, best first; those
+    about `service_id` before the others."""
     title = " ".join(title.split())[:MAX_TITLE]
     words = [found for word in WORD.findall(title) if (found := term(word))]
     if not words:
@@ -62,11 +63,13 @@ def similar_threads(title: str, viewer) -> list[Thread]:
     stmt = (select(Thread).where(Thread.created_at >= since, Thread.resolved_at.is_(None),
                                  Thread.locked_at.is_(None))
             .options(joinedload(Thread.board)))
+    same_service = [(Thread.service_id == service_id).desc()] if service_id else []
     if db.engine.dialect.name == "postgresql":
         db.session.execute(select(func.set_config("pg_trgm.similarity_threshold",
                                                   str(TRIGRAM_THRESHOLD), True)))
         stmt = (stmt.where(Thread.title.op("%")(title))
-                .order_by(func.similarity(Thread.title, title).desc(), Thread.id.desc()))
+                .order_by(*same_service, func.similarity(Thread.title, title).desc(),
+                          Thread.id.desc()))
     else:
         fts = table(FTS_TABLE, column("rowid"))
         match = "title_terms : (" + " OR ".join(f'"{w}"' for w in dict.fromkeys(words)) + ")"
@@ -75,5 +78,5 @@ def similar_threads(title: str, viewer) -> list[Thread]:
                           & (SearchEntry.source_id == Thread.id))
                 .join(fts, fts.c.rowid == SearchEntry.id)
                 .where(literal_column(FTS_TABLE).op("MATCH")(match))
-                .order_by(rank, Thread.id.desc()))
+                .order_by(*same_service, rank, Thread.id.desc()))
     return list(db.session.scalars(visible_threads(stmt, viewer).limit(SIMILAR_MAX)))

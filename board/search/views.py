@@ -78,10 +78,10 @@ def _similar(title: str, service_id: int | None = None):
     return similar.similar(title, current_user, service_id)
 
 
-def similar_box(title: str, viewer) -> Markup:
+def similar_box(title: str, viewer, service_id: int | None = None) -> Markup:
     """For the forum's new-thread form without JavaScript: the box for `title`, or nothing
     when there is nothing to show (the forum then publishes at once)."""
-    found = similar.similar(title, viewer)
+    found = similar.similar(title, viewer, service_id)
     return Markup(render_template("search/_similar.html", found=found)) if found else Markup("")
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from board.extensions import db
 from board.pagecache import MemoryStore
 from board.travaux import services
-from board.travaux.models import Incident
+from board.travaux.models import Incident, Service
 from board.travaux.stamps import banner_stamp
 
 
@@ -60,11 +60,27 @@ def thread_box(thread) -> Markup:
     return Markup(render_template("travaux/_thread_box.html", thread=thread, incident=incident))
 
 
+def report_services() -> list[tuple[int, str]]:
+    """The services a report may name, in their order: the forum's forms offer them."""
+    return [(service.id, service.name) for service in db.session.scalars(
+        select(Service).order_by(Service.position, Service.name))]
+
+
+def service_name(service_id: int) -> str:
+    """A service's name, for the forum's pages: every name read once per request."""
+    if "travaux_service_names" not in g:
+        g.travaux_service_names = dict(db.session.execute(select(Service.id, Service.name)).all())
+    return g.travaux_service_names.get(service_id, "")
+
+
 def init_app(app) -> None:
     """The page parts and Travaux's labels, as Jinja globals; the banners drawn so far."""
     app.extensions["travaux_banners"] = MemoryStore(size=32)
+    app.extensions["report_services"] = report_services
+    app.extensions["service_name"] = service_name
     app.jinja_env.globals.update(
         travaux_banner=banner, travaux_thread_box=thread_box, travaux_ongoing_notice=ongoing_notice,
         status_label=services.status_label, impact_label=services.impact_label,
         kind_label=services.kind_label, level_label=services.level_label,
+        service_name=service_name,
         current_status=services.current_status)

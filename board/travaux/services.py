@@ -296,6 +296,13 @@ def _impact_in_words(impact: str) -> str:
     return str(_IMPACT_WORDS[impact])
 
 
+def guess_impact(affected: int) -> str:
+    """The impact a promotion form starts from, by how many members said they are affected:
+    a lone report is minor, a few (3 or more) major, many (10 or more) critical. The admin
+    changes it at will; it only saves a click in the usual case."""
+    return "critical" if affected >= 10 else "major" if affected >= 3 else "minor"
+
+
 def promote(thread: Thread, author, **fields) -> Incident:
     """Turn a community report into an official incident whose source it is. Commits."""
     # Locked while we decide: two admins promoting at once make one incident, not two.

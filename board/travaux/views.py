@@ -155,9 +155,12 @@ def promote(thread_id: int):
         return redirect(url_for("travaux.incident", incident_id=thread.incident_id))
     form = forms.IncidentForm()
     by_id = _service_choices(form)
-    if request.method == "GET":
+    if request.method == "GET":  # filled from the report: one click publishes it
         form.title.data = thread.title
         form.message.data = _("We are looking into the problem reported by our members.")
+        form.impact.data = services.guess_impact(thread.affected_count)
+        if thread.service_id in by_id:
+            form.services.data = [thread.service_id]
     if form.validate_on_submit():
         try:
             incident = services.promote(thread, current_user, **_incident_fields(form, by_id))
