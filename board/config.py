@@ -108,6 +108,13 @@ def load(instance_path: str) -> dict:
         "GUEST_CACHE_MAX_AGE": int(os.environ.get("GUEST_CACHE_MAX_AGE", "30")),
         "GUEST_CACHE_ENTRIES": int(os.environ.get("GUEST_CACHE_ENTRIES", "2000")),
         "GUEST_CACHE_PREFIX": os.environ.get("GUEST_CACHE_PREFIX", "board:page:"),
+        # Suspected incidents (board/travaux/spikes.py): reports and "me too" on one service
+        # within the window, at least this many and this many times its usual number then;
+        # one closes by itself after this long without any.
+        "SPIKE_WINDOW_MINUTES": int(os.environ.get("SPIKE_WINDOW_MINUTES", "15")),
+        "SPIKE_MIN_SIGNALS": int(os.environ.get("SPIKE_MIN_SIGNALS", "5")),
+        "SPIKE_FACTOR": float(os.environ.get("SPIKE_FACTOR", "3")),
+        "SPIKE_QUIET_MINUTES": int(os.environ.get("SPIKE_QUIET_MINUTES", "120")),
         "THREADS_PER_PAGE": 30,
         "POSTS_PER_PAGE": 20,
     }

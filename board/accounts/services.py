@@ -426,3 +426,9 @@ def user_for_token(raw: str) -> User | None:
         return None
     token.last_used_at = now()
     return token.user
+
+
+def set_spike_alerts(user: User, wanted: bool) -> None:
+    """Whether an admin is mailed when a burst of reports looks like an incident. Commits."""
+    user.spike_alerts = wanted
+    db.session.commit()

@@ -162,6 +162,17 @@ def logout():
     return redirect("/")
 
 
+@bp.post("/account/alerts")
+@role_required("admin")
+def update_alerts():
+    """An admin asks for (or stops) the mail of suspected incidents."""
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    services.set_spike_alerts(current_user, request.form.get("spike_alerts") == "y")
+    flash(_("Your alerts are saved."), "success")
+    return redirect(url_for("accounts.account"))
+
+
 @bp.post("/account/logout-everywhere")
 @login_required
 def logout_everywhere():

@@ -16,6 +16,7 @@ def init_app(app) -> None:
         moderation,
         page_parts,
         services,
+        spikes,
         stamps,
         views,
     )
@@ -29,5 +30,6 @@ def init_app(app) -> None:
     page_parts.init_app(app)
     moderation.init_app(app)
     add_task(app, services.follow_windows, domain="travaux")
+    add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
     thread_visibility_changed.connect(services.linked_thread_visibility_changed)

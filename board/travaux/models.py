@@ -6,7 +6,7 @@ maintenance that affect it (see `services.service_statuses`).
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Column, Float, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from board.accounts.models import User
@@ -110,3 +110,34 @@ class IncidentUpdate(db.Model):
 
     incident: Mapped[Incident] = relationship(foreign_keys=[incident_id])
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+
+
+class SuspectedIncident(db.Model):
+    """A burst of reports on one service that nobody has declared yet: shown to staff on the
+    reports page, mailed once to the admins who asked, never shown to the public
+    (board/travaux/spikes.py). One open at a time per service."""
+
+    __tablename__ = "suspected_incidents"
+    __table_args__ = (Index("ix_suspected_incidents_open", "service_id", unique=True,
+                            sqlite_where=text("closed_at IS NULL"),
+                            postgresql_where=text("closed_at IS NULL")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    # The first report of the burst, when it was seen, the latest report or "me too".
+    first_report_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    last_signal_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Reports and "me too" in the window when it was last looked at, the most seen, and the
+    # service's usual number in such a window at that hour (the last four weeks).
+    signals: Mapped[int] = mapped_column(default=0)
+    peak: Mapped[int] = mapped_column(default=0)
+    baseline: Mapped[float] = mapped_column(Float, default=0.0)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why it closed: "promoted", "dismissed", or "quiet" (no report for a while).
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"))
+
+    service: Mapped[Service] = relationship()
+

@@ -154,6 +154,19 @@ def open_incident(author, *, kind: str, title: str, impact: str, services: list[
     the Travaux board, so that every incident has a place for customers to talk. `via` says
     in the audit log where the action came from ("site" or "api").
     """
+    incident = add_incident(author, kind=kind, title=title, impact=impact, services=services,
+                            message=message, status=status, window=window,
+                            source_thread=source_thread, notify=notify, via=via)
+    db.session.commit()
+    return incident
+
+
+def add_incident(author, *, kind: str, title: str, impact: str, services: list[Service],
+                 message: str, status: str | None = None, window=(None, None),
+                 source_thread: Thread | None = None, notify: bool = False,
+                 via: str = "site") -> Incident:
+    """open_incident's work, in the caller's transaction (a suspected incident promotes its
+    top report and links the others in one)."""
     _check(kind, impact, status, window)
     moment = now()
     incident = Incident(kind=kind, title=title.strip(), impact=impact, author=author,
@@ -182,7 +195,6 @@ def open_incident(author, *, kind: str, title: str, impact: str, services: list[
     if notify:
         _notify_list(incident, update, author)
     queue_publish()
-    db.session.commit()
     return incident
 
 
@@ -331,12 +343,17 @@ def link_thread(incident: Incident, thread: Thread, author) -> None:
         return
     if thread.incident_id is not None:
         raise TravauxError("already-linked")
+    add_link(incident, thread, author)
+    db.session.commit()
+
+
+def add_link(incident: Incident, thread: Thread, author) -> None:
+    """link_thread's work, in the caller's transaction."""
     _link(incident, thread)
     if incident.last_update is not None:
         forum.add_post(thread, author, relay_text(incident.last_update), official=True)
     record(author, "incident.link", "incident", incident.id, thread=thread.id)
     queue_publish()
-    db.session.commit()
 
 
 def unlink_thread(incident: Incident, thread: Thread, author) -> None:

@@ -24,8 +24,8 @@ from board.forum.models import Affected, Thread
 from board.forum.services import thread_number
 from board.pagecache import guest_cached
 from board.permissions import role_required
-from board.travaux import forms, services
-from board.travaux.models import Incident, IncidentUpdate, Service
+from board.travaux import forms, services, spikes
+from board.travaux.models import Incident, IncidentUpdate, Service, SuspectedIncident
 from board.travaux.services import TravauxError
 from board.travaux.stamps import travaux_stamp
 from board.visibility import visible_threads
@@ -226,7 +226,36 @@ def reports():
         .where(Thread.incident_id.is_(None)).options(joinedload(Thread.author))
         .order_by(recent.c.recent.desc(), Thread.affected_count.desc()).limit(50),
         current_user)
-    return render_template("travaux/reports.html", rows=db.session.execute(stmt).all())
+    suspects = [(suspect, spikes.cluster(suspect)) for suspect in spikes.open_suspects()]
+    return render_template("travaux/reports.html", rows=db.session.execute(stmt).all(),
+                           suspects=suspects, action_form=ActionForm())
+
+
+@bp.post("/travaux/suspected/<int:suspect_id>/promote")
+@role_required("admin")
+def promote_suspect(suspect_id: int):
+    """One action: the burst's most affected report promoted, the others linked."""
+    suspect = db.get_or_404(SuspectedIncident, suspect_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        incident = spikes.promote_cluster(suspect, current_user)
+    except TravauxError:
+        flash(_("This suspected incident is closed or has no report left to promote."), "error")
+        return redirect(url_for("travaux.reports"))
+    flash(_("The reports are now one official incident."), "success")
+    return redirect(url_for("travaux.incident", incident_id=incident.id))
+
+
+@bp.post("/travaux/suspected/<int:suspect_id>/dismiss")
+@role_required("moderator")
+def dismiss_suspect(suspect_id: int):
+    suspect = db.get_or_404(SuspectedIncident, suspect_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    spikes.dismiss(suspect)
+    flash(_("The suspected incident is dismissed."), "info")
+    return redirect(url_for("travaux.reports"))
 
 
 @bp.get("/travaux/services")
