@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
+from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import abort, current_app, g, request, session
@@ -56,7 +57,7 @@ SITE = "site"
 TRAVAUX = "travaux"
 
 
-class SiteStamp(db.Model):
+class SiteStamp(db.Model):  # type: ignore[name-defined]  # db.Model: no type for mypy
     """A generation: how many times what it names has changed, and when it last did."""
 
     __tablename__ = "site_stamps"
@@ -91,7 +92,7 @@ def read_stamp(stmt, **params) -> tuple:
 
 # Moving the stamps at each flush ----------------------------------------------------------
 
-Handler = Callable[[Session, object], None]
+Handler = Callable[[Session, Any], None]
 _handlers: dict[type, dict[str, Handler]] = {}
 
 
@@ -155,7 +156,8 @@ class MemoryStore:
     """This process's entries, the least recently used dropped past `size`."""
 
     def __init__(self, size: int):
-        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+        self.size, self.lock = size, threading.Lock()
+        self.entries: OrderedDict[str, tuple[float, object]] = OrderedDict()
 
     def get(self, key: str):
         with self.lock:
@@ -196,7 +198,7 @@ class RedisStore:
         except self.errors as error:
             self._warn(error)
             return None
-        return pickle.loads(raw) if raw else None
+        return pickle.loads(raw) if isinstance(raw, bytes) else None
 
     def set(self, key: str, value, seconds: int) -> None:
         try:
@@ -314,7 +316,7 @@ def guest_cached(stamp_of: Callable[..., tuple]):
             return response.make_conditional(request) if response.status_code == 200 \
                 else response
 
-        cached.guest_stamp = stamp_of
+        cached.guest_stamp = stamp_of  # type: ignore[attr-defined]  # read by GuestPages
         return cached
 
     return decorate

@@ -11,7 +11,7 @@ most of these already: this is the net under them, at every flush.
 from functools import cache
 
 from sqlalchemy import bindparam, func, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
 
 from board import pagecache
 from board.clock import now
@@ -47,7 +47,7 @@ def thread_changed(session: Session, thread: Thread) -> None:
 
 
 def board_changed(session: Session, board: Board) -> None:
-    state = inspect(board)
+    state: InstanceState = inspect(board)
     if state.pending or state.deleted or any(
             attr.history.has_changes() for attr in state.attrs
             if attr.key not in BOARD_COUNTERS):

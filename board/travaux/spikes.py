@@ -57,7 +57,8 @@ def signals(since: datetime, until: datetime, service_id: int | None = None) -> 
         if service_id is not None:
             stmt = stmt.where(Thread.service_id == service_id)
         for found, count in db.session.execute(stmt):
-            counts[found] = counts.get(found, 0) + count
+            if found is not None:
+                counts[found] = counts.get(found, 0) + count
     return counts
 
 
@@ -76,7 +77,7 @@ def baseline(service_id: int, at: datetime, window: timedelta) -> float:
         select(func.count()).select_from(Affected).join(Thread, Thread.id == Affected.thread_id)
         .where(_reports(), Thread.service_id == service_id, within(Affected.created_at)))
     windows = BASELINE_DAYS * (timedelta(hours=1) / window)
-    return (new + marks) / windows
+    return ((new or 0) + (marks or 0)) / windows
 
 
 def detect() -> int:
@@ -169,6 +170,8 @@ def promote_cluster(suspect: SuspectedIncident, author) -> Incident:
         raise services.TravauxError("already-linked")
     top, others = reports[0], reports[1:]
     service = db.session.get(Service, suspect.service_id)
+    if service is None:
+        raise services.TravauxError("suspect-closed")
     incident = services.add_incident(
         author, kind="incident", title=top.title, impact=services.guess_impact(
             sum(t.affected_count for t in reports)), services=[service],
