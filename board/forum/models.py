@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from board.accounts.models import User
@@ -45,9 +45,19 @@ class Board(db.Model):
 
 class Thread(HideableMixin, db.Model):
     __tablename__ = "threads"
-    __table_args__ = (Index("ix_threads_listing", "board_id", "pinned", "last_activity_at"),
-                      # A board's guest cache stamp: its threads' latest change.
-                      Index("ix_threads_board_changed", "board_id", "changed_at"))
+    # One index per order a page or a feed reads threads in, each scanned backward for the
+    # newest first: a page costs what it shows (board pages, board/forum/listing.py; the
+    # feeds, board/forum/feeds.py). Hidden threads are few: staff's count of them reads its
+    # own small partial index.
+    __table_args__ = (
+        Index("ix_threads_listing", "board_id", "pinned", "last_activity_at", "id"),
+        Index("ix_threads_created", "created_at", "id"),
+        Index("ix_threads_board_created", "board_id", "created_at", "id"),
+        Index("ix_threads_hidden", "board_id", postgresql_where=text("hidden_at IS NOT NULL"),
+              sqlite_where=text("hidden_at IS NOT NULL")),
+        # A board's guest cache stamp: its threads' latest change.
+        Index("ix_threads_board_changed", "board_id", "changed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
@@ -61,6 +71,11 @@ class Thread(HideableMixin, db.Model):
     pinned: Mapped[bool] = mapped_column(default=False)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
+    )
+    # The post that opened the thread (set by the service that opens it): feeds show it
+    # without looking for the smallest post id of every thread.
+    first_post_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
     )
     # Members affected: the author (who reported it) and every member who said "me too".
