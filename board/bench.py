@@ -102,7 +102,7 @@ def seed(threads: int, posts_per_thread: int, incidents: int = 50, seed_value: i
     db.session.flush()
     _seed_travaux(incidents, admin_id, moment, thread_ids)
     # Statistics first: without them, PostgreSQL recounts each thread by reading all posts.
-    refresh_statistics()
+    refresh_statistics(vacuum=False)
     forum.recount_all()
     search.reindex()  # bulk inserts pass the ORM by: index them in one go
     refresh_statistics()

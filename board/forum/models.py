@@ -47,10 +47,12 @@ class Thread(HideableMixin, db.Model):
     __tablename__ = "threads"
     # One index per order a page or a feed reads threads in, each scanned backward for the
     # newest first: a page costs what it shows (board pages, board/forum/listing.py; the
-    # feeds, board/forum/feeds.py). Hidden threads are few: staff's count of them reads its
-    # own small partial index.
+    # feeds, board/forum/feeds.py). The listing's also holds hidden_at, so that a numbered
+    # page skips the threads before it on the index alone. Hidden threads are few: staff's
+    # count of them reads its own small partial index.
     __table_args__ = (
-        Index("ix_threads_listing", "board_id", "pinned", "last_activity_at", "id"),
+        Index("ix_threads_listing", "board_id", "pinned", "last_activity_at", "id",
+              "hidden_at"),
         Index("ix_threads_created", "created_at", "id"),
         Index("ix_threads_board_created", "board_id", "created_at", "id"),
         Index("ix_threads_hidden", "board_id", postgresql_where=text("hidden_at IS NOT NULL"),

@@ -6,7 +6,8 @@ Create Date: 2026-12-01 13:45:00
 
 Board pages read a board's threads by (pinned, last activity, id), the feeds by (creation,
 id), for the site and per board: each order gets its index, so that a page costs what it
-shows whatever the number of threads. Staff's count of hidden threads reads a small partial
+shows whatever the number of threads (the listing's holds hidden_at too: a numbered page
+skips the threads before it on the index alone). Staff's count of hidden threads reads a small partial
 index. `threads.first_post_id` names the post that opened each thread (filled here for the
 existing ones: the smallest post id of the thread, as the forum has always found it).
 """
@@ -30,7 +31,8 @@ def upgrade():
                                     ['first_post_id'], ['id'], ondelete='SET NULL')
         batch_op.drop_index('ix_threads_listing')
         batch_op.create_index('ix_threads_listing',
-                              ['board_id', 'pinned', 'last_activity_at', 'id'], unique=False)
+                              ['board_id', 'pinned', 'last_activity_at', 'id', 'hidden_at'],
+                              unique=False)
         batch_op.create_index('ix_threads_created', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_threads_board_created', ['board_id', 'created_at', 'id'],
                               unique=False)
