@@ -29,8 +29,8 @@ babel = Babel()
 def refresh_statistics(vacuum: bool = True) -> None:
     """ANALYZE after a bulk load (demo, bench), so that the planner knows the new sizes and
     picks the indexes; PostgreSQL's autovacuum would only get to it later. On PostgreSQL,
-    VACUUM too unless told not to (outside any transaction): the rows a recount rewrote leave the indexes, and
-    index-only scans can skip the table. Commits."""
+    VACUUM too unless told not to (outside any transaction): the rows a recount rewrote
+    leave the indexes, and index-only scans can skip the table. Commits."""
     db.session.commit()
     if db.engine.dialect.name != "postgresql" or not vacuum:
         db.session.execute(text("ANALYZE"))

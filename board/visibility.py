@@ -72,7 +72,7 @@ def listed_thread_count(viewer, board: Board) -> int:
         return board.thread_count
     hidden = db.session.scalar(select(func.count(Thread.id)).where(
         Thread.board_id == board.id, Thread.hidden_at.is_not(None)))
-    return board.thread_count + hidden
+    return board.thread_count + (hidden or 0)
 
 
 # Posts ------------------------------------------------------------------------------------
