@@ -84,10 +84,13 @@ def chunks(titles, size):
     return [titles[i:i + size] for i in range(0, len(titles), size)]
 
 
-def test_next_and_previous_walk_every_thread_once_in_order(client, per_page):
+@pytest.mark.parametrize("pinned", [(3, 17), tuple(range(7))])
+def test_next_and_previous_walk_every_thread_once_in_order(client, per_page, pinned):
+    # Seven threads active at one moment, across two page boundaries; in the second case
+    # the pinned threads fill more than a page, and two of them share that moment.
     board = make_board()
-    order = seed_threads(board, 23, pinned=(3, 17), same_time=(5, 6, 7, 8, 9, 10, 11))
-    assert order[:2] == ["Sujet 17", "Sujet 3"]  # pinned first, newest first
+    order = seed_threads(board, 23, pinned=pinned, same_time=(5, 6, 7, 8, 9, 10, 11))
+    assert order[:len(pinned)] == [f"Sujet {n}" for n in sorted(pinned, reverse=True)]
     pages, labels = walk(client, f"/boards/{board.slug}", "next")
     assert pages == chunks(order, per_page)
     assert labels == [1, 2, 3, 4, 5]
