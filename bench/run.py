@@ -293,7 +293,9 @@ def latencies(url: str, folder: Path, threads: int) -> dict[str, float]:
              "middle board page": f"/boards/{board}?page={max(ids['last_page'] // 2, 1)}",
              "index": "/", "/travaux/": "/travaux/", "/feed.rss": "/feed.rss",
              "board feed": f"/boards/{board}/feed.rss"}
-    with gunicorn("wsgi:app", app_env(url, folder)) as (base, _pid):
+    # What each page costs to make, at both sizes: the guest cache would answer every
+    # request after the first one.
+    with gunicorn("wsgi:app", {**app_env(url, folder), "GUEST_CACHE": "off"}) as (base, _pid):
         return {label: latency_ms(base, path) for label, path in paths.items()}
 
 

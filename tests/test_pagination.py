@@ -188,7 +188,7 @@ def test_a_listing_never_loads_the_text_of_posts(client, per_page):
         event.remove(db.engine, "before_cursor_execute", before)
     listing = [s for s in statements if "FROM threads" in s]
     assert listing and not any("body_html" in s or "body_source" in s for s in listing)
-    assert not any("count(" in s.lower() for s in statements)
+    assert not any("count(" in s.lower() for s in listing)  # the board's counter instead
 
 
 # Query plans at 10,000 threads (PostgreSQL) -----------------------------------------------
@@ -256,7 +256,7 @@ def test_the_migration_names_the_first_post_of_existing_threads(tmp_path):
 
     from tests.migrations import database_at
 
-    with database_at(tmp_path, "daf8350774ab"):
+    with database_at(tmp_path, "5b2e8f3c9a14"):
         with db.engine.begin() as conn:
             conn.execute(text(
                 "INSERT INTO users (id, email, name, name_key, password_hash, role, "
@@ -282,7 +282,7 @@ def test_the_migration_names_the_first_post_of_existing_threads(tmp_path):
             assert conn.execute(text(
                 "SELECT id, first_post_id FROM threads ORDER BY id")).all() == [
                     (1, 5), (2, 6), (3, None)]
-        downgrade(revision="daf8350774ab")
+        downgrade(revision="5b2e8f3c9a14")
         assert "first_post_id" not in {
             c["name"] for c in db.inspect(db.engine).get_columns("threads")}
 
