@@ -287,9 +287,11 @@ def latencies(url: str, folder: Path, threads: int) -> dict[str, float]:
     ids = page_ids(url, folder)
     board = ids["board"]
     # The deepest page is what the "last page" link gives (`?page=<last>`, as every old
-    # link); a middle one is the farthest from both ends of the order (board/forum/listing.py).
+    # link), with as many threads as are left over; the one before it is as deep and full.
+    # A middle one is the farthest from both ends of the order (board/forum/listing.py).
     paths = {"thread": ids["thread"], "board page 1": f"/boards/{board}",
              "deepest board page": f"/boards/{board}?page={ids['last_page']}",
+             "last full board page": f"/boards/{board}?page={max(ids['last_page'] - 1, 1)}",
              "middle board page": f"/boards/{board}?page={max(ids['last_page'] // 2, 1)}",
              "index": "/", "/travaux/": "/travaux/", "/feed.rss": "/feed.rss",
              "board feed": f"/boards/{board}/feed.rss"}
