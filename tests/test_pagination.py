@@ -259,7 +259,7 @@ def test_the_migration_names_the_first_post_of_existing_threads(tmp_path):
 
     from tests.migrations import database_at
 
-    with database_at(tmp_path, "5b2e8f3c9a14"):
+    with database_at(tmp_path, "3f6a0d9e7c21"):
         with db.engine.begin() as conn:
             conn.execute(text(
                 "INSERT INTO users (id, email, name, name_key, password_hash, role, "
@@ -285,7 +285,7 @@ def test_the_migration_names_the_first_post_of_existing_threads(tmp_path):
             assert conn.execute(text(
                 "SELECT id, first_post_id FROM threads ORDER BY id")).all() == [
                     (1, 5), (2, 6), (3, None)]
-        downgrade(revision="5b2e8f3c9a14")
+        downgrade(revision="3f6a0d9e7c21")
         assert "first_post_id" not in {
             c["name"] for c in db.inspect(db.engine).get_columns("threads")}
 

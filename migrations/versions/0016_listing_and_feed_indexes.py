@@ -1,7 +1,7 @@
 """threads: an index for every order pages and feeds read them in, and their first post
 
 Revision ID: 5e2b7c9d4a10
-Revises: 5b2e8f3c9a14
+Revises: 3f6a0d9e7c21
 Create Date: 2026-12-01 13:45:00
 
 Board pages read a board's threads by (pinned, last activity, id), the feeds by (creation,
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5e2b7c9d4a10'
-down_revision = '5b2e8f3c9a14'
+down_revision = '3f6a0d9e7c21'
 branch_labels = None
 depends_on = None
 
