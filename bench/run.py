@@ -117,8 +117,9 @@ def page_ids(url: str, folder: Path) -> dict:
         "    board = db.session.scalar(select(Board).where(Board.slug == 'hebergement-web'))\n"
         "    thread = db.session.scalar(select(Thread).where(Thread.board_id == board.id,"
         " Thread.incident_id.is_(None)).order_by(Thread.id.desc()))\n"
+        "    per_page = app.config['THREADS_PER_PAGE']\n"
         "    print(json.dumps({'board': board.slug, 'thread': f'/threads/{thread.id}/"
-        "{thread.slug}', 'last_page': -(-board.thread_count // 30)}))\n")
+        "{thread.slug}', 'last_page': -(-board.thread_count // per_page)}))\n")
     out = subprocess.run([PYTHON, "-c", script], env=app_env(url, folder), cwd=ROOT,
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -285,11 +286,18 @@ def throughput(url: str, folder: Path) -> tuple[dict, dict, list[float]]:
 def latencies(url: str, folder: Path, threads: int) -> dict[str, float]:
     ids = page_ids(url, folder)
     board = ids["board"]
+    # The deepest page is what the "last page" link gives (`?page=<last>`, as every old
+    # link), with as many threads as are left over; the one before it is as deep and full.
+    # A middle one is the farthest from both ends of the order (board/forum/listing.py).
     paths = {"thread": ids["thread"], "board page 1": f"/boards/{board}",
              "deepest board page": f"/boards/{board}?page={ids['last_page']}",
+             "last full board page": f"/boards/{board}?page={max(ids['last_page'] - 1, 1)}",
+             "middle board page": f"/boards/{board}?page={max(ids['last_page'] // 2, 1)}",
              "index": "/", "/travaux/": "/travaux/", "/feed.rss": "/feed.rss",
              "board feed": f"/boards/{board}/feed.rss"}
-    with gunicorn("wsgi:app", app_env(url, folder)) as (base, _pid):
+    # What each page costs to make, at both sizes: the guest cache would answer every
+    # request after the first one.
+    with gunicorn("wsgi:app", {**app_env(url, folder), "GUEST_CACHE": "off"}) as (base, _pid):
         return {label: latency_ms(base, path) for label, path in paths.items()}
 
 

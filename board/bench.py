@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, text
 from board.accounts.models import User
 from board.accounts.services import hash_password
 from board.clock import now
-from board.extensions import db
+from board.extensions import db, refresh_statistics
 from board.forum import services as forum
 from board.forum.models import PUBLIC, STAFF, Post, Thread
 from board.markup import excerpt, render
@@ -101,12 +101,11 @@ def seed(threads: int, posts_per_thread: int, incidents: int = 50, seed_value: i
     _insert(Post, post_rows)
     db.session.flush()
     _seed_travaux(incidents, admin_id, moment, thread_ids)
-    db.session.commit()
+    # Statistics first: without them, PostgreSQL recounts each thread by reading all posts.
+    refresh_statistics(vacuum=False)
     forum.recount_all()
     search.reindex()  # bulk inserts pass the ORM by: index them in one go
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    refresh_statistics()
     return {"threads": threads, "posts": db.session.scalar(select(func.count(Post.id))),
             "incidents": incidents + 1}
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from board.accounts import services as accounts
 from board.accounts.models import User
 from board.clock import now, travel
-from board.extensions import db
+from board.extensions import db, refresh_statistics
 from board.forum import services as forum
 from board.forum.models import Post, Thread
 from board.markup import excerpt, render
@@ -163,6 +163,7 @@ def demo(if_empty: bool):
     forum.recount_all()
     with site_context():
         _load_travaux(admin, members)
+    refresh_statistics()
     click.echo("Demo data loaded.")
     _print_logins()
 

@@ -7,7 +7,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -24,3 +24,17 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 babel = Babel()
+
+
+def refresh_statistics(vacuum: bool = True) -> None:
+    """ANALYZE after a bulk load (demo, bench), so that the planner knows the new sizes and
+    picks the indexes; PostgreSQL's autovacuum would only get to it later. On PostgreSQL,
+    VACUUM too unless told not to (outside any transaction): the rows a recount rewrote
+    leave the indexes, and index-only scans can skip the table. Commits."""
+    db.session.commit()
+    if db.engine.dialect.name != "postgresql" or not vacuum:
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))

@@ -16,9 +16,10 @@ as it sees the site, and Flask-Login hands it to every visitor who is not logged
 """
 
 from flask_login import AnonymousUserMixin
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
+from board.extensions import db
 from board.forum.models import PUBLIC, STAFF, Board, Post, Thread
 from board.lists.models import SENT, ListMessage
 from board.permissions import is_staff
@@ -61,6 +62,17 @@ def visible_threads(stmt, viewer):
 
 def can_see_thread(viewer, thread: Thread) -> bool:
     return is_staff(viewer) or (can_see_board(viewer, thread.board) and _is_shown(thread))
+
+
+def listed_thread_count(viewer, board: Board) -> int:
+    """How many threads of `board` (which `viewer` may see) its pages list for `viewer`,
+    without counting them: the board's counter is what a guest sees (its shown threads);
+    staff also see the hidden ones, counted on their small partial index."""
+    if not is_staff(viewer):
+        return board.thread_count
+    hidden = db.session.scalar(select(func.count(Thread.id)).where(
+        Thread.board_id == board.id, Thread.hidden_at.is_not(None)))
+    return board.thread_count + (hidden or 0)
 
 
 # Posts ------------------------------------------------------------------------------------

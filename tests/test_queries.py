@@ -17,7 +17,7 @@ from tests.factories import make_board, make_thread, make_user
 # (the "affected too" state).
 BANNER = 1
 THREAD_PAGE_BUDGET = 3 + BANNER  # thread with its board, count, posts with authors
-BOARD_PAGE_BUDGET = 3 + BANNER   # board, count, threads with authors and last posts
+BOARD_PAGE_BUDGET = 2 + BANNER   # board, threads with authors and last posts (no count)
 INDEX_BUDGET = 1 + BANNER        # boards with their last posts
 # A guest's page costs one more on a cache miss: its stamp (board/pagecache.py).
 STAMP = 1

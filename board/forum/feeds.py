@@ -28,10 +28,11 @@ def thread_url(thread: Thread, **kwargs) -> str:
 
 
 def _thread_items(threads) -> list[feeds.Item]:
-    """One item per thread: its first post, with its board and any official incident."""
-    first_ids = [t.first_post_id for t in threads]
-    first = {p.thread_id: p for p in db.session.scalars(
-        select(Post).where(Post.id.in_(first_ids)))} if first_ids else {}
+    """One item per thread: its first post (as a guest sees it: a thread a guest sees shows
+    its first post), with its board and any official incident."""
+    first_ids = [t.first_post_id for t in threads if t.first_post_id is not None]
+    first = {p.thread_id: p for p in db.session.scalars(visible_posts(
+        select(Post).where(Post.id.in_(first_ids)), GUEST))} if first_ids else {}
     items = []
     for thread in threads:
         post = first.get(thread.id)
@@ -59,26 +60,17 @@ def _incident_note(thread: Thread) -> Markup:
 
 
 def _threads_stmt(board_id=None):
+    """The newest threads a guest sees, read down an index (ix_threads_created, or
+    ix_threads_board_created for one board)."""
     stmt = visible_threads(
-        select(Thread).options(joinedload(Thread.author), joinedload(Thread.board))
-        .add_columns(_first_post_id()), GUEST)
+        select(Thread).options(joinedload(Thread.author), joinedload(Thread.board)), GUEST)
     if board_id is not None:
         stmt = stmt.where(Thread.board_id == board_id)
     return stmt.order_by(Thread.created_at.desc(), Thread.id.desc()).limit(feeds.MAX_ITEMS)
 
 
-def _first_post_id():
-    """The thread's first post a guest may see."""
-    return (visible_posts(select(func.min(Post.id)).where(Post.thread_id == Thread.id), GUEST)
-            .correlate(Thread).scalar_subquery().label("first_post_id"))
-
-
 def _threads(stmt) -> list[Thread]:
-    threads = []
-    for thread, first_post_id in db.session.execute(stmt).unique():
-        thread.first_post_id = first_post_id
-        threads.append(thread)
-    return threads
+    return list(db.session.scalars(stmt).unique())
 
 
 @bp.get(f"/feed.{FORMATS}")

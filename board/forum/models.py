@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from board.accounts.models import User
@@ -49,11 +49,23 @@ class Board(db.Model):
 
 class Thread(HideableMixin, db.Model):
     __tablename__ = "threads"
-    __table_args__ = (Index("ix_threads_listing", "board_id", "pinned", "last_activity_at"),
-                      # A board's guest cache stamp: its threads' latest change.
-                      Index("ix_threads_board_changed", "board_id", "changed_at"),
-                      # Reports on one service, newest first (search, similar reports).
-                      Index("ix_threads_service_created", "service_id", "created_at"))
+    # One index per order a page or a feed reads threads in, each scanned backward for the
+    # newest first: a page costs what it shows (board pages, board/forum/listing.py; the
+    # feeds, board/forum/feeds.py). The listing's also holds hidden_at, so that a numbered
+    # page skips the threads before it on the index alone. Hidden threads are few: staff's
+    # count of them reads its own small partial index.
+    __table_args__ = (
+        Index("ix_threads_listing", "board_id", "pinned", "last_activity_at", "id",
+              "hidden_at"),
+        Index("ix_threads_created", "created_at", "id"),
+        Index("ix_threads_board_created", "board_id", "created_at", "id"),
+        Index("ix_threads_hidden", "board_id", postgresql_where=text("hidden_at IS NOT NULL"),
+              sqlite_where=text("hidden_at IS NOT NULL")),
+        # A board's guest cache stamp: its threads' latest change.
+        Index("ix_threads_board_changed", "board_id", "changed_at"),
+        # Reports on one service, newest first (search, similar reports, spikes).
+        Index("ix_threads_service_created", "service_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
@@ -67,6 +79,11 @@ class Thread(HideableMixin, db.Model):
     pinned: Mapped[bool] = mapped_column(default=False)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
+    )
+    # The post that opened the thread (set by the service that opens it): feeds show it
+    # without looking for the smallest post id of every thread.
+    first_post_id: Mapped[int | None] = mapped_column(
         ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
     )
     # Members affected: the author (who reported it) and every member who said "me too".

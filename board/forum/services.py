@@ -14,7 +14,7 @@ from blinker import Namespace
 from flask import current_app, url_for
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from board.accounts.services import make_token
@@ -126,9 +126,11 @@ def add_thread(board: Board, author, title: str, body: str, official: bool = Fal
                     created_at=moment, last_activity_at=moment, affected_count=1,
                     service_id=service_id)
     db.session.add(thread)
-    db.session.add(Post(thread=thread, author=author, **_body(body), created_at=moment,
-                        official=official))
+    first = Post(thread=thread, author=author, **_body(body), created_at=moment,
+                 official=official)
+    db.session.add(first)
     _recount(thread)
+    thread.first_post_id = first.id  # flushed by the recount
     _watch(thread, author)
     return thread
 
@@ -468,11 +470,27 @@ def save_board(board: Board | None, actor, **fields) -> Board:
 
 
 def recount_all() -> None:
-    """Recount every board and thread (after a bulk import). Commits."""
-    for thread in db.session.scalars(select(Thread)):
-        _recount_thread(thread)
-    for board in db.session.scalars(select(Board)):
-        _recount_board(board)
+    """Recount every board and thread (after a bulk import), and name the first post of
+    threads that have none yet: one UPDATE per table, whatever their size. Commits."""
+    db.session.flush()
+    posts = select(Post).where(Post.thread_id == Thread.id).correlate(Thread)
+    shown_posts = posts.where(shown(Post))
+    last_at = shown_posts.with_only_columns(func.max(Post.created_at)).scalar_subquery()
+    db.session.execute(update(Thread).values(
+        post_count=shown_posts.with_only_columns(func.count(Post.id)).scalar_subquery(),
+        last_post_id=shown_posts.with_only_columns(func.max(Post.id)).scalar_subquery(),
+        last_activity_at=func.coalesce(last_at, Thread.created_at),
+        first_post_id=func.coalesce(
+            Thread.first_post_id, posts.with_only_columns(func.min(Post.id)).scalar_subquery()),
+        changed_at=now()).execution_options(synchronize_session=False))
+    threads = select(Thread).where(Thread.board_id == Board.id, shown(Thread)).correlate(Board)
+    db.session.execute(update(Board).values(
+        thread_count=threads.with_only_columns(func.count(Thread.id)).scalar_subquery(),
+        post_count=threads.with_only_columns(
+            func.coalesce(func.sum(Thread.post_count), 0)).scalar_subquery(),
+        last_post_id=threads.with_only_columns(func.max(Thread.last_post_id)).scalar_subquery(),
+        changed_at=now()).execution_options(synchronize_session=False))
+    db.session.expire_all()
     db.session.commit()
 
 

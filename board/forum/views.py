@@ -12,7 +12,7 @@ from board.accounts.models import User
 from board.accounts.services import AccountError, read_token
 from board.audit import AuditLog
 from board.extensions import db, limiter
-from board.forum import forms, moderation, services, stamps
+from board.forum import forms, listing, moderation, services, stamps
 from board.forum.models import Board, Post, Thread
 from board.forum.services import ForumError
 from board.pagecache import guest_cached
@@ -77,15 +77,19 @@ def index():
 @bp.get("/boards/<slug>")
 @guest_cached(stamps.board_stamp)
 def board(slug: str):
+    """A board's threads, a page at a time: `?page=N`, or next to a key (`?after=`,
+    `?before=`), as board/forum/listing.py explains."""
     board = get_board(slug)
-    stmt = visible_threads(
-        select(Thread).where(Thread.board_id == board.id).options(
-            joinedload(Thread.author),
-            joinedload(Thread.last_post).joinedload(Post.author),
-        ).order_by(Thread.pinned.desc(), Thread.last_activity_at.desc(), Thread.id.desc()),
-        current_user,
-    )
-    page = db.paginate(stmt, per_page=current_app.config["THREADS_PER_PAGE"], max_per_page=100)
+    number = request.args.get("page")
+    if number is not None and not number.isdigit():
+        abort(404)
+    try:
+        page = listing.board_page(
+            board, current_user, current_app.config["THREADS_PER_PAGE"],
+            page=int(number) if number else None,
+            after=request.args.get("after"), before=request.args.get("before"))
+    except listing.BadPage:
+        abort(404)
     return render_template("forum/board.html", board=board, page=page)
 
 

@@ -44,7 +44,9 @@ class Service(db.Model):
 
 class Incident(db.Model):
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_open", "resolved_at", "kind"),)
+    # The feed's order (newest first) has its index, as the forum's feeds do.
+    __table_args__ = (Index("ix_incidents_open", "resolved_at", "kind"),
+                      Index("ix_incidents_created", "created_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(12), default=INCIDENT)
