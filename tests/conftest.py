@@ -93,6 +93,9 @@ def app(_app):
         limiter.reset()
         if (cache := pagecache.store()) is not None:
             cache.clear()  # a new database counts its generations from 0 again
+        # The banners drawn so far: an entry near its end could expire between two requests
+        # of a test that counts queries.
+        _app.extensions["travaux_banners"].clear()
         yield _app
         db.session.remove()
 
