@@ -26,7 +26,7 @@ from babel.support import NullTranslations
 from flask import current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import get_locale, get_timezone, get_translations
 from flask_login import current_user
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup, escape
 
 from board.clock import now
@@ -112,22 +112,24 @@ def ngettext(singular: str, plural: str, num: int, **variables) -> str:
     return translations().ngettext(singular, plural, num) % variables
 
 
-@pass_context
-def _template_gettext(context, string: str, **variables):
-    """Jinja's own gettext of the i18n extension (newstyle), catalogue looked up once: the
-    text, escaped as a format string when the template autoescapes."""
+# Jinja's own gettext and ngettext of the i18n extension (newstyle), with the catalogue looked
+# up once, and given the evaluation context only: a callable given the whole context gets a
+# copy of it made at every call inside a loop.
+@pass_eval_context
+def _template_gettext(eval_ctx, string: str, **variables):
+    """The text, escaped as a format string when the template autoescapes."""
     text = _language().translations.gettext(string)
-    if context.eval_ctx.autoescape:
+    if eval_ctx.autoescape:
         text = Markup(text)
     # A text with no variables and no "%" formats to itself: skip the formatting.
     return text % variables if variables or "%" in text else text
 
 
-@pass_context
-def _template_ngettext(context, singular: str, plural: str, num: int, **variables):
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, **variables):
     variables.setdefault("num", num)
     text = _language().translations.ngettext(singular, plural, num)
-    if context.eval_ctx.autoescape:
+    if eval_ctx.autoescape:
         text = Markup(text)
     return text % variables
 
@@ -308,4 +310,4 @@ def init_app(app) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["moment"] = moment
     app.jinja_env.filters["duration"] = duration
-    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    app.jinja_env.globals["current_locale"] = lambda: _language().key[0]
