@@ -237,7 +237,7 @@ def relative(delta: timedelta) -> str:
     return _relative_words(_language(), delta)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)
 def _absolute(key: tuple[str, str], value: datetime) -> tuple[str, str]:
     """The tooltip and the « le 26 nov. 2026 18:30 (heure de Paris) » of `when`, which
     depend on the language, the zone and the date only: pages show the same dates again."""
