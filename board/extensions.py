@@ -1,10 +1,10 @@
 """The Flask extensions, created unbound and initialised by create_app()."""
 
+import click
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, text
@@ -19,11 +19,39 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 babel = Babel()
+
+
+class _Migrations:
+    """Flask-Migrate, loaded by a command line (`flask db upgrade`) or when `upgrade()` first
+    needs it: it brings Alembic, 11 MB in every web worker, which never migrates."""
+
+    def init_app(self, app, db, **options) -> None:
+        if click.get_current_context(silent=True) is not None:  # `flask ...`: load it now
+            from flask_migrate import Migrate
+
+            Migrate(app, db, **options)
+        else:
+            app.extensions["migrate"] = _PendingMigrate(app, db, options)
+
+
+class _PendingMigrate:
+    """Stands in app.extensions["migrate"] until asked: then Flask-Migrate takes its place."""
+
+    def __init__(self, app, db, options: dict) -> None:
+        self._app, self._db, self._options = app, db, options
+
+    def __getattr__(self, name: str):
+        from flask_migrate import Migrate
+
+        Migrate(self._app, self._db, **self._options)  # sets extensions["migrate"]
+        return getattr(self._app.extensions["migrate"], name)
+
+
+migrate = _Migrations()
 
 
 def refresh_statistics(vacuum: bool = True) -> None:

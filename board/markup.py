@@ -9,12 +9,9 @@ can be replaced in one place.
 import html
 import re
 import threading
+from functools import cache
 
-import bleach
-from bleach import html5lib_shim
 from flask_babel import gettext
-from markdown_it import MarkdownIt
-from markdown_it.rules_block.table import table as _gfm_table
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "hr", "em", "strong", "s", "del", "code", "pre", "blockquote",
@@ -35,11 +32,6 @@ LINK_REL = "nofollow ugc noopener noreferrer"
 # Headings in a post sit below the page's own h1 and h2.
 HEADING_SHIFT = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h6", "h5": "h6", "h6": "h6"}
 
-_markdown = (
-    MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
-    .enable(["table", "strikethrough", "linkify"])
-)
-_markdown.options["maxNesting"] = 20
 
 # The schemes linkify-it accepts (http, https, ftp, mailto) and the character before one fit in
 # this many characters; a longer run of scheme characters is never a scheme it accepts.
@@ -78,7 +70,6 @@ def _linkify(state, silent):
     return True
 
 
-_markdown.inline.ruler.at("linkify", _linkify)
 
 # GFM pads short table rows with empty cells. Upstream caps that at 65,536 cells per table, but a
 # 50 KB post holds thirty such tables: 20 MB of HTML, minutes of CPU and gigabytes of memory. So
@@ -88,6 +79,8 @@ _TABLE_CELLS = 10_000
 
 def _table(state, start_line, end_line, silent):
     """markdown-it's GFM table rule, its rows cut to keep the post within _TABLE_CELLS cells."""
+    from markdown_it.rules_block.table import table as _gfm_table
+
     if silent:
         return _gfm_table(state, start_line, end_line, True)
     if not _gfm_table(state, start_line, end_line, True):  # not a table: the common, cheap case
@@ -112,7 +105,6 @@ def _table(state, start_line, end_line, silent):
     return True
 
 
-_markdown.block.ruler.at("table", _table, {"alt": ["paragraph", "reference"]})
 
 
 # Beyond the table budget, a post's whole render is budgeted. Parsing, rendering and above all
@@ -157,39 +149,64 @@ def _token_budget(state):
         raise _TooComplex
 
 
-_markdown.block.ruler.before("table", "budget", _block_budget)
-_markdown.core.ruler.before("inline", "inline_budget", _inline_budget)
-_markdown.core.ruler.after("inline", "token_budget", _token_budget)
+# markdown-it-py and bleach (with html5lib) are loaded by the first render: pages show the
+# stored HTML, so a web worker that serves only reads never needs their 4 MB.
+@cache
+def _markdown():
+    """The Markdown parser, with the rules and budgets above."""
+    from markdown_it import MarkdownIt
+
+    markdown = (
+        MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
+        .enable(["table", "strikethrough", "linkify"])
+    )
+    markdown.options["maxNesting"] = 20
+    markdown.inline.ruler.at("linkify", _linkify)
+    markdown.block.ruler.at("table", _table, {"alt": ["paragraph", "reference"]})
+    markdown.block.ruler.before("table", "budget", _block_budget)
+    markdown.core.ruler.before("inline", "inline_budget", _inline_budget)
+    markdown.core.ruler.after("inline", "token_budget", _token_budget)
+    return markdown
 
 
-class _TreeWalker(html5lib_shim.getTreeWalker("etree")):
-    """html5lib's etree walker, finding a parent's place among its siblings in a table built
-    once per parent instead of with list.count() and list.index() at each climb back up, a
-    quadratic cost: 50 KB of one-line quotes took 7 s to sanitize, 25,000 table rows 40 s."""
+@cache
+def _tree_walker():
+    from bleach import html5lib_shim
 
-    def __init__(self, tree):
-        super().__init__(tree)
-        self._places = {}
+    class TreeWalker(html5lib_shim.getTreeWalker("etree")):
+        """html5lib's etree walker, finding a parent's place among its siblings in a table
+        built once per parent instead of with list.count() and list.index() at each climb
+        back up, a quadratic cost: 50 KB of one-line quotes took 7 s to sanitize, 25,000
+        table rows 40 s."""
 
-    def getParentNode(self, node):
-        if not isinstance(node, tuple) or node[3] == "text" or len(node[2]) < 2:
-            return super().getParentNode(node)
-        parents = node[2]
-        parent = parents.pop()
-        siblings = parents[-1]
-        places = self._places.get(id(siblings))
-        if places is None:
-            places = self._places[id(siblings)] = {id(e): i for i, e in enumerate(siblings)}
-        return parent, places[id(parent)], parents, None
+        def __init__(self, tree):
+            super().__init__(tree)
+            self._places = {}
+
+        def getParentNode(self, node):
+            if not isinstance(node, tuple) or node[3] == "text" or len(node[2]) < 2:
+                return super().getParentNode(node)
+            parents = node[2]
+            parent = parents.pop()
+            siblings = parents[-1]
+            places = self._places.get(id(siblings))
+            if places is None:
+                places = self._places[id(siblings)] = {
+                    id(e): i for i, e in enumerate(siblings)}
+            return parent, places[id(parent)], parents, None
+
+    return TreeWalker
 
 
 _local = threading.local()
 
 
-def _cleaner() -> bleach.Cleaner:
+def _cleaner():
     """This thread's cleaner: a bleach Cleaner holds parser state and is not thread-safe."""
     cleaner = getattr(_local, "cleaner", None)
     if cleaner is None:
+        import bleach
+
         cleaner = _local.cleaner = bleach.Cleaner(
             tags=ALLOWED_TAGS,
             attributes=ALLOWED_ATTRIBUTES,
@@ -197,14 +214,15 @@ def _cleaner() -> bleach.Cleaner:
             strip=True,
             strip_comments=True,
         )
-        cleaner.walker = _TreeWalker
+        cleaner.walker = _tree_walker()
     return cleaner
 
 
 def _render_markdown(source: str) -> str:
     if source.count("\n") > _LINES:
         raise _TooComplex
-    tokens = _markdown.parse(source)
+    markdown = _markdown()
+    tokens = markdown.parse(source)
     for token in _walk(tokens):
         if token.type in ("heading_open", "heading_close"):
             token.tag = HEADING_SHIFT[token.tag]
@@ -221,7 +239,7 @@ def _render_markdown(source: str) -> str:
             # Only a plain language word may become a class name.
             words = token.info.split()
             token.info = words[0] if words and words[0].isalnum() else ""
-    return _markdown.renderer.render(tokens, _markdown.options, {})
+    return markdown.renderer.render(tokens, markdown.options, {})
 
 
 def _walk(tokens):

@@ -16,7 +16,7 @@ from tests.factories import make_board, make_thread, make_user
 # (their services). A logged-in member costs 1 more (the session user), 2 on a thread page
 # (the "affected too" state).
 BANNER = 1
-THREAD_PAGE_BUDGET = 3 + BANNER  # thread with its board, count, posts with authors
+THREAD_PAGE_BUDGET = 2 + BANNER  # thread with its board, posts with authors (its post_count)
 BOARD_PAGE_BUDGET = 2 + BANNER   # board, threads with authors and last posts (no count)
 INDEX_BUDGET = 1 + BANNER        # boards with their last posts
 # A guest's page costs one more on a cache miss: its stamp (board/pagecache.py).

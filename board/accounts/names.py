@@ -12,8 +12,6 @@ which script each character belongs to.
 import unicodedata
 from functools import cache
 
-from confusable_homoglyphs import categories, confusables
-
 # Characters of no script of their own: digits, spaces, punctuation, combining accents.
 NEUTRAL_SCRIPTS = {"COMMON", "INHERITED"}
 _LRM = "\u200e"
@@ -28,6 +26,9 @@ def _prototypes() -> dict[str, str]:
     is the longest member (a sequence such as `rn`, which can only be a prototype), else the
     one with the most lookalikes, else the smallest: any fixed choice compares the same.
     """
+    # Loaded here: the tables weigh 8 MB, and only registrations and renames compare names.
+    from confusable_homoglyphs import confusables
+
     # Right-to-left characters come wrapped in LEFT-TO-RIGHT MARKs, for display only.
     data = {}
     for char, entries in confusables.confusables_data.items():
@@ -68,6 +69,8 @@ def name_key(name: str) -> str:
 def is_mixed_script(name: str) -> bool:
     """True when the name mixes scripts (Latin and Cyrillic...); digits, spaces, punctuation
     and accents belong to none, so `Élodie R.` and `Karim B. 2` are one script."""
+    from confusable_homoglyphs import categories  # with the names' tables (_prototypes)
+
     text = unicodedata.normalize("NFKC", name)
     scripts = {categories.alias(c) for c in text} - NEUTRAL_SCRIPTS
     return len(scripts) > 1

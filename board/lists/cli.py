@@ -8,8 +8,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from board.lists.inbound import make_controller
-
 lists = AppGroup("lists", help="Mailing lists.")
 
 
@@ -18,6 +16,8 @@ lists = AppGroup("lists", help="Mailing lists.")
 @click.option("--port", default=8025, show_default=True, type=int)
 def smtpd(host: str, port: int):
     """Receive mail for the lists' posting addresses (held for approval)."""
+    from board.lists.inbound import make_controller  # aiosmtpd: for this command only
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     controller = make_controller(current_app._get_current_object(), host, port)
     controller.start()

@@ -5,7 +5,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from board.ops.backup import BackupError, make_backup
-from board.ops.doctor import ERROR, run_checks
 from board.ops.journal import journal_path, mail_message_id, reconcile
 from board.ops.workers import expected_web_workers
 
@@ -58,6 +57,8 @@ def reconcile_outbox(journals: tuple[str, ...]):
 def doctor(workers: int | None):
     """Check this deployment: database, secrets, cookies, mail, Redis, proxies, export,
     outbox. Exits with 1 when anything is an ERROR."""
+    from board.ops.doctor import ERROR, run_checks  # Alembic: for this command only
+
     findings = run_checks(workers or expected_web_workers())
     for finding in findings:
         click.echo(f"{finding.level:<7} {finding.check}: {finding.message}")

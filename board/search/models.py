@@ -12,7 +12,6 @@ Each database matches in its own way beside the same rows:
 from datetime import datetime
 
 from sqlalchemy import Index, String, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -42,6 +41,9 @@ class SearchDocument(TypeDecorator):
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "postgresql":
+            # Imported here: SQLite never loads the PostgreSQL dialect's 2 MB.
+            from sqlalchemy.dialects.postgresql import TSVECTOR
+
             return dialect.type_descriptor(TSVECTOR())
         return dialect.type_descriptor(Text())
 

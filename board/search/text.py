@@ -8,9 +8,8 @@ stop words, and FTS5 indexes the result. A query goes through the same steps on 
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 
-import Stemmer
 from markupsafe import Markup, escape
 
 # PostgreSQL's tsearch_data/french.stop, which its french_stem dictionary checks after
@@ -31,7 +30,6 @@ MAX_QUERY = 200
 
 WORD = re.compile(r"[^\W_]+")
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
-_stemmer = Stemmer.Stemmer("french")
 _MARKDOWN = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*`#>|~]+|<[^>]+>")
 
 
@@ -41,13 +39,21 @@ def fold(word: str) -> str:
     return "".join(c for c in word if not unicodedata.combining(c))
 
 
+@cache
+def _stemmer():
+    """The Snowball French stemmer, loaded by the first word indexed or searched."""
+    import Stemmer
+
+    return Stemmer.Stemmer("french")
+
+
 @lru_cache(maxsize=200_000)
 def term(word: str) -> str | None:
     """The indexed form of one word, or None for a stop word."""
     folded = fold(word)
     if folded in STOP_WORDS:
         return None
-    return _stemmer.stemWord(folded)
+    return _stemmer().stemWord(folded)
 
 
 def terms(text: str) -> list[str]:

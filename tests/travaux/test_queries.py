@@ -17,7 +17,7 @@ from tests.factories import make_board, make_thread, make_user
 BANNER = 1
 STATUS_PAGE = 6 + BANNER    # open operations + services, service list, history count + page
 INCIDENT_PAGE = 4 + BANNER  # incident + last update, services, updates, linked threads
-THREAD_PAGE = 4 + 1 + BANNER  # the forum's thread page (a guest), plus its incident box
+THREAD_PAGE = 3 + 1 + BANNER  # the forum's thread page (a guest: no count), plus its incident box
 STAMP = 1  # a guest's page also reads its stamp (board/pagecache.py) on a cache miss
 
 
