@@ -10,9 +10,10 @@ from board.accounts.models import User
 from board.clock import now, travel
 from board.extensions import db, refresh_statistics
 from board.forum import services as forum
-from board.forum.models import Post, Thread
+from board.forum.models import Board, Post, Thread
 from board.markup import excerpt, render
 from board.travaux import services as travaux
+from board.travaux import spikes
 from board.travaux.models import Service
 from board.urls import site_context
 
@@ -47,6 +48,20 @@ SERVICES = [
     ("dns", "DNS", "Serveurs de noms et zones"),
     ("bases-de-donnees", "Bases de données", "MySQL et PostgreSQL"),
     ("manager", "Espace client", "Le manager : commandes, factures, réglages"),
+]
+
+# Which service each help board's reports are about.
+BOARD_SERVICES = {"hebergement-web": "hebergement-web", "mail": "mail", "domaines-dns": "dns",
+                  "bases-de-donnees": "bases-de-donnees"}
+
+# A burst of reports on Messagerie, minutes before the demo is loaded: (author, title, body).
+BURST = [
+    (3, "Webmail inaccessible", "La page de connexion du webmail tourne sans fin."),
+    (6, "Plus de réception de mails depuis 10 minutes", "Rien n'arrive, ni sur le webmail ni "
+     "dans Thunderbird."),
+    (7, "IMAP : échec d'authentification", "Thunderbird refuse mon mot de passe depuis peu, "
+     "alors qu'il n'a pas changé."),
+    (4, "Mails entrants bloqués ?", "Un client m'écrit que ses messages me reviennent."),
 ]
 
 # (board, author index or "admin"/"moderator", title, body, [(author, body, official?), ...], age)
@@ -139,6 +154,7 @@ def demo(if_empty: bool):
             return
         raise click.ClickException("the database is not empty: demo data goes into an empty one")
     admin = accounts.add_user(*ADMIN, role="admin", confirmed=True, locale="fr")
+    admin.spike_alerts = True  # the suspected incident below is mailed (to the log) too
     moderator = accounts.add_user(*MODERATOR, role="moderator", confirmed=True, locale="fr")
     members = [
         accounts.add_user(f"membre{i + 1}@exemple.org", name, MEMBER_PASSWORD,
@@ -168,12 +184,32 @@ def demo(if_empty: bool):
     _print_logins()
 
 
+def _burst_on_mail(mail: Service, members) -> None:
+    """Reports on Messagerie in the last few minutes, nobody has declared anything: the spike
+    detector opens a suspected incident that staff see on the reports page."""
+    board = db.session.scalar(select(Board).where(Board.slug == "mail"))
+    for minutes, (who, title, body) in zip((12, 9, 7, 4), BURST, strict=True):
+        with travel(-timedelta(minutes=minutes)):
+            thread = forum.open_thread(board, members[who], title, body, service_id=mail.id)
+    for member in members[8:10]:
+        with travel(-timedelta(minutes=2)):
+            forum.mark_affected(thread, member)
+    spikes.detect()
+
+
 def _load_travaux(admin, members):
     """Services, a resolved incident, an incident promoted from a report, a maintenance."""
     # The old Travaux numbered its projects from 1: feed.php?project=<n> keeps working.
     services = {slug: Service(slug=slug, name=name, description=desc, position=i, legacy_id=i + 1)
                 for i, (slug, name, desc) in enumerate(SERVICES)}
     db.session.add_all(services.values())
+    db.session.commit()
+    # Each help board's reports are about its service unless their author says otherwise.
+    for board_slug, service_slug in BOARD_SERVICES.items():
+        board = db.session.scalar(select(Board).where(Board.slug == board_slug))
+        board.default_service_id = services[service_slug].id
+        for thread in db.session.scalars(select(Thread).where(Thread.board_id == board.id)):
+            thread.service_id = services[service_slug].id
     db.session.commit()
 
     with travel(-timedelta(days=12, hours=3)):
@@ -203,6 +239,8 @@ def _load_travaux(admin, members):
     travaux.post_update(ongoing, admin, "identified",
                         "Un disque du stockage de web7 est très lent. Nous déplaçons les sites "
                         "les plus touchés vers un autre serveur.")
+
+    _burst_on_mail(services["mail"], members)
 
     start = now().replace(minute=0, second=0, microsecond=0) + timedelta(days=3, hours=2)
     travaux.open_incident(

@@ -37,3 +37,23 @@ def test_status_page_and_banner_link_the_independent_site(app, client, runner, m
     assert 'href="https://etat.example.org/"' in status
     banner = client.get("/").get_data(as_text=True)
     assert 'class="ops-banner' in banner and "https://etat.example.org/" in banner
+
+
+def test_the_demo_answers_is_it_just_me(app, client, runner):
+    """Issue 12's three demo checks: search, similar reports, a suspected incident."""
+    from board.travaux.models import Service, SuspectedIncident
+
+    runner.invoke(args=["demo"])
+    from tests.search.conftest import results
+
+    first = results(client.get("/search", query_string={"q": "erreur 503"}))[:2]
+    assert {r.split(":", 1)[1].strip() for r in first} == {
+        "Erreur 503 sur mon site WordPress depuis ce matin",
+        "Hébergement web : erreurs 503 sur le serveur web7"}
+    web = db.session.scalar(select(Board).where(Board.slug == "hebergement-web"))
+    box = client.get("/search/similar", query_string={
+        "title": "mon site affiche 503", "service": web.default_service_id}).get_data(as_text=True)
+    assert "Hébergement web : erreurs 503 sur le serveur web7" in box
+    assert "Erreur 503 sur mon site WordPress depuis ce matin" in box
+    suspect = db.session.scalar(select(SuspectedIncident))
+    assert db.session.get(Service, suspect.service_id).slug == "mail"
