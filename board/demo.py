@@ -58,9 +58,9 @@ BOARD_SERVICES = {"hebergement-web": "hebergement-web", "mail": "mail", "domaine
 BURST = [
     (3, "Webmail inaccessible", "La page de connexion du webmail tourne sans fin."),
     (6, "Plus de réception de mails depuis 10 minutes", "Rien n'arrive, ni sur le webmail ni "
-     "dans Thunderbird."),
-    (7, "IMAP : échec d'authentification", "Thunderbird refuse mon mot de passe depuis peu, "
-     "alors qu'il n'a pas changé."),
+     "sur mon téléphone."),
+    (7, "Mot de passe refusé depuis peu", "Mon logiciel de courrier me le redemande sans "
+     "cesse, alors qu'il n'a pas changé."),
     (4, "Mails entrants bloqués ?", "Un client m'écrit que ses messages me reviennent."),
 ]
 
