@@ -204,9 +204,15 @@ def _watch(thread: Thread, user) -> None:
     """Make `user` watch `thread`; watching twice is once. They hear of replies that come
     after this moment."""
     if db.session.get(Watch, (thread.id, user.id)) is None:
-        db.session.flush()
-        db.session.add(Watch(thread_id=thread.id, user_id=user.id, created_at=now(),
-                             notified_post_id=thread.last_post_id))
+        _add_watchers(thread, [user.id])
+
+
+def _add_watchers(thread: Thread, user_ids) -> None:
+    """Watches of `thread` for members who have none yet (the caller checked)."""
+    db.session.flush()
+    moment = now()
+    db.session.add_all(Watch(thread_id=thread.id, user_id=user_id, created_at=moment,
+                             notified_post_id=thread.last_post_id) for user_id in user_ids)
 
 
 def set_watching(thread: Thread, user, watching: bool) -> None:
@@ -404,8 +410,10 @@ def merge_duplicate(source: Thread, target: Thread, actor) -> int:
     moment = now()
     for user_id in sorted(moving):
         db.session.add(Affected(thread_id=target.id, user_id=user_id, created_at=moment))
-    for watch in db.session.scalars(select(Watch).where(Watch.thread_id == source.id)).all():
-        _watch(target, watch.user)
+    # The source's watchers watch the target: two queries whatever their number.
+    watching = select(Watch.user_id).where(Watch.thread_id == target.id)
+    _add_watchers(target, db.session.scalars(select(Watch.user_id).where(
+        Watch.thread_id == source.id, Watch.user_id.not_in(watching))).all())
     source.duplicate_of_id = target.id
     source.locked_at = source.locked_at or moment
     _count_affected(source)

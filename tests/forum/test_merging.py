@@ -78,6 +78,23 @@ def test_the_target_says_so_in_its_page_and_its_feed(client, pair):
     assert "Erreur 503 sur web7" in page and f"/threads/{target.id}/" in page
 
 
+def test_a_merge_costs_the_same_queries_for_few_or_many_watchers(app):
+    from tests.conftest import count_queries
+
+    costs = []
+    for watchers in (2, 20):
+        board = make_board()
+        target, source = make_thread(board=board), make_thread(board=board)
+        for _ in range(watchers):
+            forum.set_watching(source, make_user(), True)
+        with count_queries() as statements:
+            merge(source, target, make_user(role="moderator"))
+        costs.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
+        assert len(set(db.session.scalars(select(Watch.user_id).where(
+            Watch.thread_id == target.id)))) >= watchers
+    assert costs[0] == costs[1], costs
+
+
 @pytest.mark.parametrize("case", ["self", "twice", "chain"])
 def test_impossible_merges_are_refused(pair, case):
     source, target = pair["source"], pair["target"]

@@ -75,7 +75,8 @@ def test_moderators_correct_the_service_members_cannot(client, login_as):
     assert db.session.get(Thread, thread.id).service_id == mail.id
     assert "a changé le service du signalement" in client.get("/moderation").get_data(
         as_text=True)
-    assert web.id != mail.id
+    page = client.get(f"/threads/{thread.id}/{thread.slug}").get_data(as_text=True)
+    assert "Messagerie</span>" in page and "Hébergement web</span>" not in page
 
 
 def test_admins_give_a_board_its_default_service(client, login_as):
