@@ -230,14 +230,21 @@ def store():
 ENVIRON = "board.pagecache"
 
 
+def own_cookies(config) -> tuple[str, str]:
+    """Our session's cookie and Flask-Login's "remember me": without them, a reader is a
+    guest with nothing of their own (the language cookie aside)."""
+    return config["SESSION_COOKIE_NAME"], config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+
 def is_guest() -> bool:
     """Whether this request comes from a reader who is not logged in and has nothing of their
     own to see (a flashed message): the only answers a cache may share."""
     if request.method not in ("GET", "HEAD"):
         return False
-    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+    session_cookie, remember_cookie = own_cookies(current_app.config)
+    if remember_cookie in request.cookies:
         return False
-    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+    if session_cookie not in request.cookies:
         return True
     return "_user_id" not in session and "_flashes" not in session
 
@@ -332,9 +339,7 @@ class GuestPages:
 
     def __init__(self, app, wsgi_app):
         self.app, self.wsgi_app = app, wsgi_app
-        config = app.config
-        self.own_cookies = (config["SESSION_COOKIE_NAME"],
-                            config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+        self.own_cookies = own_cookies(app.config)
 
     def __call__(self, environ, start_response):
         method = environ["REQUEST_METHOD"]

@@ -144,7 +144,7 @@ def open_suspects() -> list[SuspectedIncident]:
                                    .order_by(SuspectedIncident.detected_at.desc())))
 
 
-def cluster(suspect: SuspectedIncident, viewer=None) -> list[Thread]:
+def cluster(suspect: SuspectedIncident) -> list[Thread]:
     """The reports of the burst, the most affected first."""
     window = _settings()[0]
     return list(db.session.scalars(select(Thread).where(

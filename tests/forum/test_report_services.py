@@ -62,7 +62,8 @@ def test_the_thread_the_board_and_the_feeds_show_the_service(client):
 
 def test_moderators_correct_the_service_members_cannot(client, login_as):
     web, mail = make_service(name="Hébergement web"), make_service(name="Messagerie")
-    thread = make_thread()
+    thread = forum.open_thread(make_board(), make_user(), "Site lent", "Oui.",
+                               service_id=web.id)
     login_as("member")
     assert client.form(f"/threads/{thread.id}/service",
                        {"service": str(mail.id)}).status_code == 403
