@@ -9,7 +9,7 @@ from sqlalchemy import select
 from board.extensions import db
 from board.forum import services as forum
 from board.forum.models import Board, Thread
-from tests.factories import make_board, make_thread, make_user
+from tests.factories import make_board, make_user
 from tests.feedtools import read
 from tests.search.conftest import results
 from tests.travaux.factories import make_service
