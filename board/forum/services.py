@@ -403,13 +403,16 @@ def merge_duplicate(source: Thread, target: Thread, actor) -> int:
     marks = db.session.scalars(select(Affected).where(Affected.thread_id == source.id)).all()
     counted = set(db.session.scalars(select(Affected.user_id)
                                      .where(Affected.thread_id == target.id)))
-    moving = ({mark.user_id for mark in marks} | {source.author_id}) - counted - {
-        target.author_id}
+    # Each mark keeps its moment (the author's is the report's): a merge is no new "me too",
+    # and Travaux's spike detector must not read one.
+    since = {mark.user_id: mark.created_at for mark in marks}
+    since.setdefault(source.author_id, source.created_at)
+    moving = set(since) - counted - {target.author_id}
     for mark in marks:
         db.session.delete(mark)
     moment = now()
     for user_id in sorted(moving):
-        db.session.add(Affected(thread_id=target.id, user_id=user_id, created_at=moment))
+        db.session.add(Affected(thread_id=target.id, user_id=user_id, created_at=since[user_id]))
     # The source's watchers watch the target: two queries whatever their number.
     watching = select(Watch.user_id).where(Watch.thread_id == target.id)
     _add_watchers(target, db.session.scalars(select(Watch.user_id).where(

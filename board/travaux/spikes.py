@@ -14,10 +14,11 @@ affected is promoted, every other report of the burst is linked, in one transact
 
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from board.accounts.models import User
 from board.clock import now
@@ -39,8 +40,10 @@ def _settings() -> tuple[timedelta, int, float, timedelta]:
 
 
 def _reports():
-    """Threads that count as reports: shown, about a service, not linked to an incident."""
-    return and_(shown(Thread), Thread.service_id.is_not(None), Thread.incident_id.is_(None))
+    """Threads that count as reports: shown, about a service, not linked to an incident, not
+    merged into another as a duplicate."""
+    return and_(shown(Thread), Thread.service_id.is_not(None), Thread.incident_id.is_(None),
+                Thread.duplicate_of_id.is_(None))
 
 
 def signals(since: datetime, until: datetime, service_id: int | None = None) -> dict[int, int]:
@@ -132,16 +135,21 @@ def _tell_admins(suspect: SuspectedIncident) -> None:
         User.confirmed_at.is_not(None))).all()
     with site_context():
         link = absolute(url_for("travaux.reports"))
+    service = db.session.get(Service, suspect.service_id)
     for admin in admins:
         queue_mail(admin.email, "suspected_incident", admin.locale, user=admin,
-                   suspect=suspect, service=db.session.get(Service, suspect.service_id),
-                   link=link)
+                   suspect=suspect, service=service, link=link)
 
 
 def open_suspects() -> list[SuspectedIncident]:
-    return list(db.session.scalars(select(SuspectedIncident)
-                                   .where(SuspectedIncident.closed_at.is_(None))
-                                   .order_by(SuspectedIncident.detected_at.desc())))
+    """The open ones with their services, newest first; read once per request (the staff bar
+    and the reports page both show them)."""
+    if "open_suspects" not in g:
+        g.open_suspects = list(db.session.scalars(
+            select(SuspectedIncident).where(SuspectedIncident.closed_at.is_(None))
+            .options(joinedload(SuspectedIncident.service))
+            .order_by(SuspectedIncident.detected_at.desc())))
+    return g.open_suspects
 
 
 def cluster(suspect: SuspectedIncident) -> list[Thread]:
@@ -160,12 +168,15 @@ def promote_cluster(suspect: SuspectedIncident, author) -> Incident:
     transaction; the suspicion closes. Commits."""
     if suspect.closed_at is not None:
         raise services.TravauxError("suspect-closed")
-    reports = cluster(suspect)
-    if not reports:
+    found = [t.id for t in cluster(suspect)]
+    if not found:
         raise services.TravauxError("suspect-empty")
-    for thread in sorted(reports, key=lambda t: t.id):  # another admin's promotion waits
-        db.session.refresh(thread, with_for_update=True)
-    reports = [t for t in reports if t.incident_id is None]
+    # Locked in one query, in id order, and read afresh: another admin's promotion waits,
+    # and the most affected report is chosen from what the locks protect.
+    locked = db.session.scalars(select(Thread).where(Thread.id.in_(found)).order_by(Thread.id)
+                                .with_for_update().execution_options(populate_existing=True))
+    reports = sorted((t for t in locked if t.incident_id is None),
+                     key=lambda t: (-t.affected_count, t.created_at, t.id))
     if not reports:
         raise services.TravauxError("already-linked")
     top, others = reports[0], reports[1:]

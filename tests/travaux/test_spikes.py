@@ -119,7 +119,7 @@ def test_staff_see_it_and_one_action_promotes_and_links_the_burst(client, settin
     assert incident.source_thread_id == reports[3].id
     assert [s.id for s in incident.services] == [mail.id]
     linked = db.session.scalars(select(Thread.id).where(Thread.incident_id == incident.id))
-    assert set(linked) >= {t.id for t in reports}
+    assert set(linked) == {t.id for t in reports}
     assert db.session.get(SuspectedIncident, suspect.id).outcome == "promoted"
     again = client.form(f"/travaux/suspected/{suspect.id}/promote", follow_redirects=True)
     assert "clos" in again.get_data(as_text=True)
@@ -147,3 +147,42 @@ def test_admins_choose_the_alert_on_their_account_page(client, login_as):
     assert db.session.get(type(admin), admin.id).spike_alerts is True
     client.form("/account/alerts", {})
     assert db.session.get(type(admin), admin.id).spike_alerts is False
+
+
+def test_a_merge_is_no_burst_and_a_duplicate_is_no_report(setting):
+    board, mail = setting["board"], setting["mail"]
+    with travel(timedelta(hours=-3)):  # an old report with many "me too"
+        old = report(board, mail, "Courriels en retard depuis hier")
+        for _ in range(6):
+            forum.mark_affected(old, make_user())
+    target = report(board, mail, "Réception lente")
+    duplicate = report(board, mail, "Réception lente, moi aussi")
+    with site_context():
+        forum.merge_duplicate(old, target, make_user(role="moderator"))
+        forum.merge_duplicate(duplicate, target, make_user(role="moderator"))
+    # The target, and its one "me too" moved from the recent duplicate's author.
+    assert spikes.signals(spikes.now() - timedelta(minutes=15), spikes.now()) == {mail.id: 2}
+    assert detect() == 0
+    for n in range(5):
+        report(board, mail, f"Courriels bloqués {n}")
+    detect()
+    suspect = db.session.scalar(select(SuspectedIncident))
+    assert not {old.id, duplicate.id} & {t.id for t in spikes.cluster(suspect)}
+
+
+def test_the_reports_page_costs_the_same_for_one_or_three_suspects(client, setting, login_as):
+    from tests.conftest import count_queries
+
+    login_as("moderator")
+    costs = []
+    for services in ([setting["mail"]], [setting["web"], make_service(name="DNS")]):
+        for service in services:
+            for n in range(5):
+                report(setting["board"], service, f"Panne {service.name} {n}")
+        detect()
+        with count_queries() as statements:
+            assert client.get("/travaux/reports").status_code == 200
+        costs.append(len(statements))
+    assert db.session.scalar(select(func.count(SuspectedIncident.id))) == 3
+    # At most one cluster query per open suspicion more; nothing per report or per service.
+    assert costs[1] <= costs[0] + 2, costs
