@@ -124,11 +124,12 @@ def _forget(session: Session, *_args) -> None:
 def _before_flush(session: Session, _context, _instances) -> None:
     if not _handlers:
         return
+    dirty = session.dirty  # a set built anew at each access: once per flush, not per row
+    changed_rows = [*session.new, *(r for r in dirty if session.is_modified(r)),
+                    *session.deleted]
     with session.no_autoflush:
-        for row in [*session.new, *session.dirty, *session.deleted]:
+        for row in changed_rows:
             for handler in _handlers.get(type(row), {}).values():
-                if row in session.dirty and not session.is_modified(row):
-                    continue
                 handler(session, row)
 
 
