@@ -47,7 +47,8 @@ def similar(title: str, viewer, service_id: int | None = None) -> Similar:
 
 
 def ongoing_first(service_id: int | None) -> list[Incident]:
-    """Operations going on now, those on `service_id` first (1 query, 2 with services)."""
+    """Operations going on now, those on `service_id` first (2 queries: the operations and
+    their services)."""
     ongoing = travaux.overview(with_services=False).ongoing
     return sorted(ongoing, key=lambda i: service_id not in {s.id for s in i.services})
 

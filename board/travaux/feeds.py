@@ -166,7 +166,7 @@ def feed_directory() -> list[tuple[str, list[tuple[str, str, str]]]]:
     """Every public feed, grouped: (group, [(title, feed path without extension, page path)])."""
     boards = db.session.scalars(visible_boards(
         select(Board).order_by(Board.position, Board.name), GUEST)).all()
-    all_services = db.session.scalars(select(Service).order_by(Service.position)).all()
+    all_services = services.all_services()
     travaux = url_for("travaux.status")
     return [
         (_("Travaux"), [(_("All incidents and maintenance"), "/travaux/feed", travaux)] + [

@@ -12,8 +12,8 @@ from sqlalchemy.orm import joinedload
 
 from board.extensions import db
 from board.pagecache import MemoryStore
-from board.travaux import services
-from board.travaux.models import Incident, Service, SuspectedIncident
+from board.travaux import services, spikes
+from board.travaux.models import Incident, Service
 from board.travaux.stamps import banner_stamp
 
 
@@ -64,16 +64,13 @@ def suspected_alert() -> Markup:
     """For staff: the suspected incidents open now, in their bar (one query)."""
     if g.get("database_down") or not (current_user.is_authenticated and current_user.is_staff):
         return Markup("")
-    suspects = db.session.scalars(
-        select(SuspectedIncident).where(SuspectedIncident.closed_at.is_(None))
-        .options(joinedload(SuspectedIncident.service))).all()
-    return Markup(render_template("travaux/_suspected_alert.html", suspects=suspects))
+    return Markup(render_template("travaux/_suspected_alert.html",
+                                  suspects=spikes.open_suspects()))
 
 
 def report_services() -> list[tuple[int, str]]:
     """The services a report may name, in their order: the forum's forms offer them."""
-    return [(service.id, service.name) for service in db.session.scalars(
-        select(Service).order_by(Service.position, Service.name))]
+    return [(service.id, service.name) for service in services.all_services()]
 
 
 def service_name(service_id: int) -> str:

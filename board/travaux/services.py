@@ -98,6 +98,11 @@ def open_operations():
     return db.session.scalars(stmt).unique().all()
 
 
+def all_services() -> list[Service]:
+    """Every service, in the one order pages, forms and feeds list them."""
+    return list(db.session.scalars(select(Service).order_by(Service.position, Service.name)))
+
+
 def overview(with_services: bool = True) -> Overview:
     """Ongoing incidents, running and upcoming maintenance, and each service's status."""
     at = now()
@@ -109,8 +114,7 @@ def overview(with_services: bool = True) -> Overview:
         elif status not in CLOSED:
             ongoing.append(incident)
     upcoming.sort(key=lambda i: i.window_start or i.created_at)
-    services = (db.session.scalars(select(Service).order_by(Service.position, Service.name)).all()
-                if with_services else [])
+    services = all_services() if with_services else []
     statuses = {}
     for incident in ongoing:
         level = operation_level(incident)

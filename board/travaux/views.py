@@ -111,7 +111,7 @@ def post_update(incident_id: int):
 
 def _service_choices(form) -> dict[int, Service]:
     """Fill the services checkboxes; the services by id, for reading the answer."""
-    all_services = db.session.scalars(select(Service).order_by(Service.position)).all()
+    all_services = services.all_services()
     form.services.choices = [(s.id, s.name) for s in all_services]
     return {s.id: s for s in all_services}
 
