@@ -65,7 +65,7 @@ def site(app):
 
 def warm(client, paths):
     for path in paths:
-        assert client.get(path).headers["X-Cache"] in ("hit", "miss"), path
+        assert client.get(path).status_code == 200, path
         assert client.get(path).headers["X-Cache"] == "hit", path
 
 
