@@ -168,3 +168,11 @@ def test_me_too_clicked_during_a_merge_is_never_lost(app, pair):
     target = db.session.get(Thread, target_id)
     assert target.affected_count == 1 + db.session.scalar(
         select(func.count()).select_from(Affected).where(Affected.thread_id == target_id))
+
+
+@pytest.mark.parametrize("typed, number", [
+    ("123", 123), ("#123", 123), (" 123 ", 123), ("https://board.test/threads/45/titre", 45),
+    ("http://board.test:8080/threads/7", 7), ("http://board.test:8080/", None),
+    ("2147483648", None), ("abc", None), ("", None), ("0", None)])
+def test_a_thread_is_named_by_its_number_or_its_address(typed, number):
+    assert forum.thread_number(typed) == number
