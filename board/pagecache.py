@@ -114,11 +114,14 @@ class _StampConnection(threading.local):
 
     def _connection(self):
         engine, pid = db.engine, os.getpid()
-        if self.held is not None and self.held[:2] == (engine, pid):
-            return self.held[2]
+        key = (engine, pid, _disposals.get(id(engine), 0))
+        if self.held is not None and self.held[:3] == key:
+            return self.held[3]
         self.drop()
+        if not event.contains(engine, "engine_disposed", _disposed):
+            event.listen(engine, "engine_disposed", _disposed)
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self.held = (engine, pid, connection)
+        self.held = (*key, connection)
         return connection
 
     def drop(self) -> None:
@@ -126,12 +129,22 @@ class _StampConnection(threading.local):
         held, self.held = self.held, None
         if held is not None and held[1] == os.getpid():
             try:
-                held[2].close()
+                held[3].invalidate()  # closed for real, not handed back to a pool
+                held[3].close()
             except Exception:  # noqa: BLE001 - a dead connection may fail to close
                 log.debug("guest cache: stamp connection closed with an error", exc_info=True)
 
 
 _stamps = _StampConnection()
+# How many times each engine was disposed (a restore, a fork): every thread's stamp
+# connection opened before is let go at its next use, as the pool's own are at once.
+_disposals: dict[int, int] = {}
+
+
+def _disposed(engine) -> None:
+    _disposals[id(engine)] = _disposals.get(id(engine), 0) + 1
+    if _stamps.held is not None and _stamps.held[0] is engine:
+        _stamps.drop()  # this thread's at once: a restore may be about to replace the file
 
 
 # Moving the stamps at each flush ----------------------------------------------------------
