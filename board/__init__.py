@@ -26,6 +26,7 @@ from board import (
     visibility,
 )
 from board.extensions import babel, csrf, db, limiter, login_manager, migrate
+from board.types import use_postgresql_options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +78,8 @@ def _extensions(app: Flask) -> None:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_map.converters["int"] = BoundedInt
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        use_postgresql_options()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -38,8 +38,6 @@ from urllib.parse import parse_qsl
 from flask import abort, current_app, g, request, session
 from flask_babel import get_locale
 from sqlalchemy import String, event, inspect, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import LanguageAccept
@@ -199,10 +197,14 @@ def _before_commit(session: Session) -> None:
     if not names:
         return
     connection = session.connection()
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    # Imported here: an application on SQLite never loads the PostgreSQL dialect (2 MB).
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
     moment = now()
     for name in sorted(names):  # one order for every transaction: no deadlock between two
-        stmt = insert(SiteStamp).values(name=name, generation=1, changed_at=moment)
+        stmt = upsert(SiteStamp).values(name=name, generation=1, changed_at=moment)
         connection.execute(stmt.on_conflict_do_update(
             index_elements=[SiteStamp.name],
             set_={"generation": SiteStamp.generation + 1, "changed_at": moment}))
