@@ -13,6 +13,7 @@ def init_app(app) -> None:
         cli,
         export,
         feeds,
+        mine_views,
         moderation,
         page_parts,
         services,
@@ -28,6 +29,7 @@ def init_app(app) -> None:
     csrf.exempt(api.bp)  # token calls carry no cookie, so no CSRF token either
     app.cli.add_command(cli.travaux)
     page_parts.init_app(app)
+    mine_views.init_app(app)  # my services: the account's section, the pages' order
     moderation.init_app(app)
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
