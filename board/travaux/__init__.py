@@ -10,6 +10,7 @@ def init_app(app) -> None:
     from board.outbox.services import add_handler, add_task
     from board.travaux import (
         api,
+        calendar,
         cli,
         export,
         feeds,
@@ -24,6 +25,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(api.bp)
     stamps.register()
     csrf.exempt(api.bp)  # token calls carry no cookie, so no CSRF token either
