@@ -9,6 +9,7 @@ from sqlalchemy import update
 from board.clock import now
 from board.extensions import db
 from board.travaux import services
+from board.travaux.export import export
 from board.travaux.models import Incident
 from board.urls import site_context
 from tests.factories import make_user
@@ -175,3 +176,23 @@ def test_calendars_are_linked_from_the_feeds_the_opml_and_the_status_page(client
     status = client.get("/travaux/").get_data(as_text=True)
     assert 'rel="alternate" type="text/calendar" href="/travaux/maintenance.ics"' in status
     assert 'href="/travaux/maintenance.ics" type="text/calendar"' in status
+
+
+def test_the_static_export_carries_the_calendars_with_public_links(app, client, admin, mail,
+                                                                  tmp_path, monkeypatch):
+    public = "https://etat.example.org"
+    monkeypatch.setitem(app.config, "TRAVAUX_PUBLIC_URL", public)
+    maintenance = planned(admin, [mail])
+    export(tmp_path / "site")
+    root = tmp_path / "site"
+    exported = Calendar.from_ical((root / "maintenance.ics").read_bytes())
+    [event] = exported.walk("VEVENT")
+    [live] = read(client)[1].walk("VEVENT")
+    assert event["UID"] == live["UID"] and event["SEQUENCE"] == live["SEQUENCE"]
+    assert str(event["URL"]) == f"{public}/incidents/{maintenance.id}.html"
+    assert f"{public}/incidents/{maintenance.id}.html" in str(event["DESCRIPTION"])
+    assert str(exported["SOURCE"]) == f"{public}/maintenance.ics"
+    one = Calendar.from_ical((root / "calendars" / "mail.ics").read_bytes())
+    assert [str(e["UID"]) for e in one.walk("VEVENT")] == [str(live["UID"])]
+    index = (root / "index.html").read_text(encoding="utf-8")
+    assert 'href="maintenance.ics"' in index
