@@ -6,12 +6,14 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import update
 
+from board import pagecache
 from board.clock import now
 from board.extensions import db
 from board.travaux import services
 from board.travaux.export import export
 from board.travaux.models import Incident
 from board.urls import site_context
+from tests.conftest import count_queries
 from tests.factories import make_user
 from tests.travaux.factories import make_incident, make_service, post_update
 
@@ -196,3 +198,20 @@ def test_the_static_export_carries_the_calendars_with_public_links(app, client, 
     assert [str(e["UID"]) for e in one.walk("VEVENT")] == [str(live["UID"])]
     index = (root / "index.html").read_text(encoding="utf-8")
     assert 'href="maintenance.ics"' in index
+
+
+@pytest.mark.parametrize("path", [ALL, "/travaux/services/mail/maintenance.ics"])
+def test_a_calendar_costs_the_same_for_few_and_many_maintenance(client, admin, mail, path):
+    costs = []
+    for count in (2, 12):
+        for n in range(count):
+            planned(admin, [mail, make_service()], days=n + 1, title=f"Opération {n}")
+        client.get(path)
+        pagecache.store().clear()
+        with count_queries() as statements:
+            assert client.get(path).status_code == 200
+        costs.append(len(statements))
+    # The page's stamp, (the service,) the calendar's stamp, the maintenance with their last
+    # updates, their services.
+    assert costs == [4 + (path != ALL)] * 2, costs
+    assert len(read(client, path)[1].walk("VEVENT")) == 14
