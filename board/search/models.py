@@ -53,6 +53,8 @@ class SearchEntry(db.Model):
     __table_args__ = (
         UniqueConstraint("source", "source_id"),
         Index("ix_search_entries_document", "document", postgresql_using="gin"),
+        # The newest matches first: PostgreSQL's search weighs those (services._hits).
+        Index("ix_search_entries_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
