@@ -1,7 +1,7 @@
 """travaux: the services each member says they use ("my services")
 
 Revision ID: 8d3f1a6c2b94
-Revises: 7b1d4e9a2c36
+Revises: 4c9e1f7a3b52
 Create Date: 2026-12-01 16:10:00
 
 One row per (member, service). Deleting either deletes the row.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8d3f1a6c2b94'
-down_revision = '7b1d4e9a2c36'
+down_revision = '4c9e1f7a3b52'
 branch_labels = None
 depends_on = None
 
