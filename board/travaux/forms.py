@@ -121,4 +121,4 @@ class MyServicesForm(FlaskForm):
 
     services = CheckboxesField(_l("The services I use"), coerce=int, description=_l(
         "Travaux shows them first, and can show them alone."))
-    next = StringField()
+    next = StringField(filters=[one_line])  # where to go once saved (a path of ours)
