@@ -1,16 +1,7 @@
 """My services, as pages: the account page's section, the step after confirming an address,
 and the link that switches "Mes services seulement" (board/travaux/mine.py)."""
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
