@@ -141,8 +141,9 @@ _disposals: dict[int, int] = {}
 
 def _disposed(engine) -> None:
     _disposals[id(engine)] = _disposals.get(id(engine), 0) + 1
-    if _stamps.held is not None and _stamps.held[0] is engine:
-        _stamps.drop()  # this thread's at once: a restore may be about to replace the file
+    # This thread's, at once, whichever engine it came from (another app on the same file,
+    # in tests): a restore may be about to replace the file under it.
+    _stamps.drop()
 
 
 # Moving the stamps at each flush ----------------------------------------------------------
