@@ -24,11 +24,12 @@ class Request:
 
 class Recorder:
     """A server in a thread. `answers` is a list of (status, seconds to wait first) used in
-    turn, then 200 for good; `requests` holds what arrived (lower-case header names)."""
+    turn (status None: the usual answer, late), then the usual answer for good; `requests`
+    holds what arrived (lower-case header names)."""
 
     def __init__(self, respond=None):
         self.requests: list[Request] = []
-        self.answers: list[tuple[int, float]] = []
+        self.answers: list[tuple[int | None, float]] = []
         self.statuses: dict[str, str] = {}  # the Mastodon server's: key -> status id
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
