@@ -24,6 +24,7 @@ from board.lists import services as lists
 from board.markup import escape_md, excerpt, render
 from board.outbox.models import OutboxMessage
 from board.outbox.services import queue
+from board.travaux import events
 from board.travaux.models import (
     CLOSED,
     IMPACTS,
@@ -198,6 +199,10 @@ def add_incident(author, *, kind: str, title: str, impact: str, services: list[S
     _close_or_reopen(incident)
     if notify:
         _notify_list(incident, update, author)
+    events.emit(events.opened(incident), incident, update, notify=notify)
+    if source_thread is not None:
+        events.emit("thread.promoted", incident, update, notify=notify,
+                    thread_id=source_thread.id)
     queue_publish()
     return incident
 
@@ -211,12 +216,57 @@ def post_update(incident: Incident, author, status: str, message: str,
         raise TravauxError("closed")
     if incident.is_maintenance:
         incident.status_manual = status != window_status(incident)
+        if status == "cancelled" and incident.status != "cancelled":
+            incident.sequence += 1
     update = _add_update(incident, author, status, message, now())
     incident.status = status
     _relay(incident, update, _close_or_reopen(incident))
     if notify:
         _notify_list(incident, update, author)
+    events.emit(events.updated(incident, status), incident, update, notify=notify)
     record(author, "incident.update", "incident", incident.id, status=status, via=via)
+    queue_publish()
+    db.session.commit()
+    return update
+
+
+def reschedule(incident: Incident, author, start: datetime | None, end: datetime | None,
+               message: str = "", notify: bool = True, via: str = "site") -> IncidentUpdate:
+    """Move a maintenance's window. The update it adds says the old and the new window
+    (before the admin's own words, if any), is relayed like any other, and the maintenance
+    follows its new window again. Commits."""
+    if not incident.is_maintenance:
+        raise TravauxError("not-maintenance")
+    if incident.is_closed:
+        raise TravauxError("closed")
+    if start is None or end is None:
+        raise TravauxError("window-missing")
+    if end <= start:
+        raise TravauxError("window-order")
+    if end <= now():
+        raise TravauxError("window-past")
+    previous = incident.window_start, incident.window_end
+    if previous == (start, end):
+        raise TravauxError("same-window")
+    incident.window_start, incident.window_end = start, end
+    incident.sequence += 1
+    incident.status_manual = False
+    status = window_status(incident)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        said = _("The maintenance is rescheduled: it was planned %(old)s, it is now "
+                 "planned %(new)s.", old=long_window(*previous) if previous[0] else "—",
+                 new=long_window(start, end))
+    text = f"{said}\n\n{message.strip()}" if message.strip() else said
+    update = _add_update(incident, author, status, text, now())
+    incident.status = status
+    _relay(incident, update, _close_or_reopen(incident))
+    if notify:
+        _notify_list(incident, update, author)
+    events.emit("maintenance.rescheduled", incident, update, notify=notify,
+                previous_start=previous[0].isoformat() if previous[0] else None,
+                previous_end=previous[1].isoformat() if previous[1] else None)
+    record(author, "incident.reschedule", "incident", incident.id, via=via,
+           start=start.isoformat(), end=end.isoformat())
     queue_publish()
     db.session.commit()
     return update
@@ -388,6 +438,7 @@ def follow_windows() -> int:
         update = _add_update(incident, None, status, message, now())
         incident.status = status
         _relay(incident, update, _close_or_reopen(incident))
+        events.emit(events.updated(incident, status), incident, update, notify=True)
         moved += 1
     if moved:
         queue_publish()
@@ -441,7 +492,7 @@ STATUS_LABELS = {
     "investigating": _l("Investigating"), "identified": _l("Identified"),
     "monitoring": _l("Monitoring"), "resolved": _l("Resolved"),
     "scheduled": _l("Scheduled"), "in_progress": _l("In progress"),
-    "completed": _l("Completed"),
+    "completed": _l("Completed"), "cancelled": _l("Cancelled"),
 }
 IMPACT_LABELS = {"none": _l("No impact"), "minor": _l("Minor"), "major": _l("Major"),
                  "critical": _l("Critical")}
