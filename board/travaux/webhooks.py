@@ -15,10 +15,10 @@ import json
 import secrets
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from board.audit import record
 from board.clock import now
@@ -40,6 +40,7 @@ STAFF_ONLY_TYPES = ("report.spike",)
 # Standard Webhooks asks for retries over at least a day; the outbox keeps them that long.
 KEEP_HOURS = 24.0
 SECRET_PREFIX = "whsec_"
+LOG_DAYS = 30  # how long the delivery log keeps an attempt
 
 
 class WebhookError(ValueError):
@@ -93,6 +94,7 @@ def incident_document(incident: Incident) -> dict:
     return {
         "id": incident.id, "kind": incident.kind, "title": incident.title,
         "status": services.current_status(incident), "impact": incident.impact,
+        "sequence": incident.sequence,
         "services": [s.slug for s in incident.services],
         "window_start": _iso(incident.window_start), "window_end": _iso(incident.window_end),
         "url": absolute(url_for("travaux.incident", incident_id=incident.id)),
@@ -204,6 +206,14 @@ def deliver(payload: dict) -> None:
     db.session.add(WebhookDelivery(endpoint_id=endpoint.id, message_id=payload["message_id"],
                                    event_type=payload["type"], status_code=answer.status,
                                    duration_ms=answer.duration_ms))
+    _forget_old_attempts(endpoint.id)
+
+
+def _forget_old_attempts(endpoint_id: int) -> None:
+    """The log keeps LOG_DAYS of attempts: one indexed DELETE per delivery keeps it small."""
+    db.session.execute(delete(WebhookDelivery).where(
+        WebhookDelivery.endpoint_id == endpoint_id,
+        WebhookDelivery.attempted_at < now() - timedelta(days=LOG_DAYS)))
 
 
 _UNSAFE = {"scheme": "not an https address",

@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from board.audit import AuditLog
-from board.clock import travel
+from board.clock import now, travel
 from board.extensions import db
 from board.outbox.models import OutboxMessage
 from board.outbox.services import deliver_due
 from board.travaux import events, safe_http, webhooks
+from board.travaux import services as travaux
 from board.travaux.outbound import WebhookDelivery, WebhookEndpoint
 from board.urls import site_context
 from tests.factories import make_user
@@ -349,3 +350,30 @@ def test_the_staff_bar_links_the_pages(client, login_as):
     login_as("admin")
     page = client.get("/").get_data(as_text=True)
     assert 'href="/admin/webhooks"' in page and 'href="/admin/relay"' in page
+
+
+def test_the_log_keeps_a_month_of_attempts(app, receiver):
+    hook = endpoint(receiver.url)
+    admin = make_user(role="admin")
+    webhooks.send_test(hook, admin)
+    deliver()
+    with travel(timedelta(days=31)):
+        webhooks.send_test(hook, admin)
+        deliver()
+        assert len(webhooks.delivery_log(hook)) == 1
+
+
+def test_a_rescheduled_maintenance_says_its_previous_window_and_sequence(app, receiver):
+    endpoint(receiver.url, types=["maintenance.rescheduled"])
+    start = now().replace(microsecond=0) + timedelta(days=2)
+    maintenance = make_incident(kind="maintenance", window=(start, start + timedelta(hours=1)))
+    with site_context():
+        travaux.reschedule(maintenance, make_user(role="admin"), start + timedelta(days=1),
+                           start + timedelta(days=1, hours=1), message="Décalée.")
+    deliver()
+    [request] = receiver.wait_for(1)
+    data = request.json()["data"]
+    assert data["incident"]["sequence"] == 1
+    assert data["previous_start"].startswith(start.date().isoformat())
+    assert data["incident"]["window_start"].startswith(
+        (start + timedelta(days=1)).date().isoformat())
