@@ -38,11 +38,13 @@ def init_app(app) -> None:
 
 def _init_outbound(app) -> None:
     """Webhooks and the social relay: their staff pages, events listeners, outbox kinds."""
+    from board.forum import moderation
     from board.outbox.services import add_failure_hook, add_handler
     from board.travaux import outbound_views, relay, webhooks
     from board.travaux.events import add_listener
 
     app.register_blueprint(outbound_views.bp)
+    moderation.add_target("webhook", outbound_views.webhook_names)
     add_listener(app, webhooks.queue_event_deliveries, domain="travaux")
     add_listener(app, relay.queue_statuses, domain="travaux")
     add_handler(app, webhooks.WEBHOOK, webhooks.deliver, domain="travaux",

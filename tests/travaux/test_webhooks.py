@@ -21,7 +21,7 @@ from board.travaux import events, safe_http, webhooks
 from board.travaux import services as travaux
 from board.travaux.outbound import WebhookDelivery, WebhookEndpoint
 from board.urls import site_context
-from tests.factories import make_user
+from tests.factories import make_board, make_thread, make_user
 from tests.travaux.factories import make_incident, make_service, post_update
 from tests.travaux.receivers import receiver_fixture  # noqa: F401 - a pytest fixture
 
@@ -377,3 +377,22 @@ def test_a_rescheduled_maintenance_says_its_previous_window_and_sequence(app, re
     assert data["previous_start"].startswith(start.date().isoformat())
     assert data["incident"]["window_start"].startswith(
         (start + timedelta(days=1)).date().isoformat())
+
+
+@pytest.mark.parametrize("visibility, public_gets_it", [("public", True), ("staff", False)])
+def test_a_promoted_report_only_staff_may_see_goes_only_to_staff_only_endpoints(
+        app, receiver, visibility, public_gets_it):
+    endpoint(receiver.url + "/public", types=["thread.promoted"])
+    endpoint(receiver.url + "/staff", types=["thread.promoted"], staff_only=True)
+    report = make_thread(board=make_board(visibility=visibility), title="Erreur 503")
+    with site_context():
+        travaux.promote(report, make_user(role="admin"), kind="incident", title="Erreur 503",
+                        impact="major", services=[], message="Nous regardons.")
+    deliver()
+    received = receiver.wait_for(2 if public_gets_it else 1, timeout=3)
+    assert sorted(r.path for r in received) == (["/public", "/staff"] if public_gets_it
+                                                else ["/staff"])
+    for request in received:
+        thread = request.json()["data"]["thread"]
+        assert thread["id"] == report.id and thread["url"].endswith(f"/threads/{report.id}/"
+                                                                    f"{report.slug}")
