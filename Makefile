@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PO := $(wildcard board/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test lint typecheck bench bench-search translations-extract \
+.PHONY: install run test lint typecheck bench bench-search bench-webhooks translations-extract \
 	translations-update worker clean
 
 install: $(VENV)/.installed $(MO)
@@ -50,6 +50,11 @@ bench: install
 # Search latency (p50/p95 of 20 French queries) on 100,000 posts, or BENCH_DB=postgresql://...
 bench-search: install
 	BENCH_DB="$(BENCH_DB)" $(BIN)/python bench/search.py
+
+# Webhook latency: admin update -> local receiver, real worker (p50/p95 of 50 updates), or
+# BENCH_DB=postgresql://...; BENCH_WORKER_INTERVAL=<seconds> for another polling interval.
+bench-webhooks: install
+	BENCH_DB="$(BENCH_DB)" $(BIN)/python bench/webhook_latency.py
 
 lint: install
 	$(BIN)/ruff check board tests

@@ -118,6 +118,13 @@ def load(instance_path: str) -> dict:
         "SPIKE_MIN_SIGNALS": int(os.environ.get("SPIKE_MIN_SIGNALS", "5")),
         "SPIKE_FACTOR": float(os.environ.get("SPIKE_FACTOR", "3")),
         "SPIKE_QUIET_MINUTES": int(os.environ.get("SPIKE_QUIET_MINUTES", "120")),
+        # Webhooks and the social relay may call loopback or private addresses (tests,
+        # internal receivers); off, such an address is refused when saved and when called.
+        "WEBHOOK_ALLOW_PRIVATE": os.environ.get("WEBHOOK_ALLOW_PRIVATE", "") in ("1", "true",
+                                                                                "yes", "on"),
+        # The social relay's account; both set, they take precedence over /admin/relay.
+        "MASTODON_URL": os.environ.get("MASTODON_URL", ""),
+        "MASTODON_TOKEN": os.environ.get("MASTODON_TOKEN", ""),
         "THREADS_PER_PAGE": 30,
         "POSTS_PER_PAGE": 20,
     }

@@ -85,6 +85,15 @@ ACTIONS = {
                      _l("%(actor)s created an API token for %(target)s")),
     "token.revoke": (_l("API tokens revoked"),
                      _l("%(actor)s revoked the API tokens of %(target)s")),
+    "webhook.create": (_l("Webhook endpoint registered"),
+                       _l("%(actor)s registered the webhook endpoint %(target)s")),
+    "webhook.update": (_l("Webhook endpoint changed"),
+                       _l("%(actor)s changed the webhook endpoint %(target)s")),
+    "webhook.delete": (_l("Webhook endpoint deleted"),
+                       _l("%(actor)s deleted the webhook endpoint %(target)s")),
+    "webhook.test": (_l("Webhook test event sent"),
+                     _l("%(actor)s sent a test event to the webhook endpoint %(target)s")),
+    "relay.update": (_l("Social relay changed"), _l("%(actor)s changed the social relay")),
 }
 # A code recorded by code newer than this table: still a sentence, with the code shown.
 UNKNOWN = _l("%(actor)s: %(action)s on %(target)s")

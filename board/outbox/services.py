@@ -116,6 +116,8 @@ class Registered:
     func: Callable
     domain: str
     kind: str = ""
+    # Rows of this kind are retried at least this long, whatever OUTBOX_MAX_AGE_HOURS says.
+    keep_hours: float = 0.0
 
     @property
     def name(self) -> str:
@@ -131,6 +133,9 @@ class Registry:
     # Called with each row just delivered, before its transaction commits; must not raise
     # (board.ops keeps a journal of deliveries outside the database, for restores).
     delivered: list[Registered] = field(default_factory=list)
+    # Called with each row whose attempt failed and the error, after the handler's savepoint
+    # is rolled back, in the transaction that records the failure; must not raise.
+    failed: list[Registered] = field(default_factory=list)
 
 
 def registry(app=None) -> Registry:
@@ -139,11 +144,12 @@ def registry(app=None) -> Registry:
     return app.extensions.setdefault("board.outbox", Registry())
 
 
-def add_handler(app, kind: str, func: Callable, domain: str) -> None:
-    """Let `func(payload)` deliver the outbox rows of `kind` (mail is built in)."""
+def add_handler(app, kind: str, func: Callable, domain: str, keep_hours: float = 0.0) -> None:
+    """Let `func(payload)` deliver the outbox rows of `kind` (mail is built in); a failing
+    row of this kind is retried for at least `keep_hours`, whatever OUTBOX_MAX_AGE_HOURS."""
     if kind == "mail" or kind in registry(app).handlers:
         raise ValueError(f"outbox kind {kind!r} already has a handler")
-    registry(app).handlers[kind] = Registered(func, domain, kind)
+    registry(app).handlers[kind] = Registered(func, domain, kind, keep_hours)
 
 
 def add_task(app, func: Callable, domain: str) -> None:
@@ -154,6 +160,12 @@ def add_task(app, func: Callable, domain: str) -> None:
 def add_delivery_hook(app, func: Callable, domain: str) -> None:
     """Call `func(row)` with every outbox row delivered, before its transaction commits."""
     registry(app).delivered.append(Registered(func, domain))
+
+
+def add_failure_hook(app, func: Callable, domain: str) -> None:
+    """Call `func(row, error)` with every outbox row whose attempt failed, in the transaction
+    that records the failure (the handler's own writes are rolled back by then)."""
+    registry(app).failed.append(Registered(func, domain))
 
 
 def run_tasks() -> None:
@@ -210,6 +222,8 @@ def _deliver(message: OutboxMessage, sender, config) -> str:
         return _retry(message, f"waiting: {error}", config["OUTBOX_RETRY_SECONDS"], config)
     except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
         message.attempts += 1
+        for hook in registry().failed:
+            hook.func(message, error)
         reason = f"{type(error).__name__}: {error}"
         if is_permanent(error):
             return _fail(message, reason)
@@ -225,7 +239,7 @@ def _deliver(message: OutboxMessage, sender, config) -> str:
 
 def _retry(message: OutboxMessage, reason: str, delay: float, config) -> str:
     """Put the row back for `delay` seconds, or fail it once it is older than the age limit."""
-    if now() - message.created_at >= _max_age(config):
+    if now() - message.created_at >= _max_age(config, message.kind):
         return _fail(message, _expired(reason, config))
     message.last_error = reason[:2000]
     message.due_at = now() + timedelta(seconds=delay)
@@ -242,8 +256,10 @@ def _fail(message: OutboxMessage, reason: str) -> str:
     return "failed"
 
 
-def _max_age(config) -> timedelta:
-    return timedelta(hours=config["OUTBOX_MAX_AGE_HOURS"])
+def _max_age(config, kind: str = "mail") -> timedelta:
+    handler = registry().handlers.get(kind)
+    keep = handler.keep_hours if handler else 0.0
+    return timedelta(hours=max(config["OUTBOX_MAX_AGE_HOURS"], keep))
 
 
 def _expired(reason: str, config) -> str:

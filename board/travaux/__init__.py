@@ -27,6 +27,7 @@ def init_app(app) -> None:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(calendar.bp)
     app.register_blueprint(api.bp)
+    _init_outbound(app)
     stamps.register()
     csrf.exempt(api.bp)  # token calls carry no cookie, so no CSRF token either
     app.cli.add_command(cli.travaux)
@@ -37,3 +38,20 @@ def init_app(app) -> None:
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
     thread_visibility_changed.connect(services.linked_thread_visibility_changed)
+
+
+def _init_outbound(app) -> None:
+    """Webhooks and the social relay: their staff pages, events listeners, outbox kinds."""
+    from board.forum import moderation
+    from board.outbox.services import add_failure_hook, add_handler
+    from board.travaux import outbound_views, relay, webhooks
+    from board.travaux.events import add_listener
+
+    app.register_blueprint(outbound_views.bp)
+    moderation.add_target("webhook", outbound_views.webhook_names)
+    add_listener(app, webhooks.queue_event_deliveries, domain="travaux")
+    add_listener(app, relay.queue_statuses, domain="travaux")
+    add_handler(app, webhooks.WEBHOOK, webhooks.deliver, domain="travaux",
+                keep_hours=webhooks.KEEP_HOURS)
+    add_failure_hook(app, webhooks.record_failure, domain="travaux")
+    add_handler(app, relay.RELAY, relay.post_status, domain="travaux")
