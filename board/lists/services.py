@@ -321,6 +321,27 @@ def add_notice(slug: str, author, subject: str, body: str) -> ListMessage | None
     return message
 
 
+def add_sent_notice(slug: str, author, subject: str, body: str,
+                    recipients: int) -> ListMessage | None:
+    """A notice whose mail another domain has queued itself (Travaux, one mail per address
+    whatever the overlap of its subscriptions), kept in the list's archive as sent, in the
+    caller's transaction. No fan-out: the list's subscribers got it with the rest."""
+    mailing_list = get_list(slug)
+    if mailing_list is None:
+        return None
+    moment = now()
+    message = ListMessage(list=mailing_list, subject=subject[:200], body_source=body,
+                          body_html=render(body), origin="travaux",
+                          author_id=author.id if author is not None else None,
+                          author_name=author.name if author is not None else mailing_list.name,
+                          author_email=author.email if author is not None else "",
+                          status=SENT, decided_at=moment, sent_at=moment, recipients=recipients,
+                          decided_by_id=author.id if author is not None else None)
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
 def fan_out(payload: dict) -> None:
     """The worker's half of an approved message: one mail per active subscriber, each with its
     own unsubscribe link, queued in one go."""

@@ -18,6 +18,7 @@ def init_app(app) -> None:
         services,
         spikes,
         stamps,
+        subscriptions,
         views,
     )
 
@@ -29,6 +30,7 @@ def init_app(app) -> None:
     app.cli.add_command(cli.travaux)
     page_parts.init_app(app)
     moderation.init_app(app)
+    subscriptions.init_app(app)
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")

@@ -290,7 +290,7 @@ def _notify_list(incident: Incident, update: IncidentUpdate, author) -> None:
                   f"({status_label(update.status).lower()})"
         body = render_template(
             "mail/travaux_notice.md", incident=incident, update=update,
-            status=status_label(update.status), impact=_impact_in_words(incident.impact),
+            status=status_label(update.status), impact=impact_in_words(incident.impact),
             services=", ".join(escape_md(s.name) for s in incident.services),
             window=long_window(incident.window_start, incident.window_end)
             if incident.is_maintenance and incident.window_start else None,
@@ -308,7 +308,8 @@ _IMPACT_WORDS = {
 }
 
 
-def _impact_in_words(impact: str) -> str:
+def impact_in_words(impact: str) -> str:
+    """An impact as a sentence for mail, in the current language."""
     return str(_IMPACT_WORDS[impact])
 
 
