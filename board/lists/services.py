@@ -321,25 +321,33 @@ def add_notice(slug: str, author, subject: str, body: str) -> ListMessage | None
     return message
 
 
-def add_sent_notice(slug: str, author, subject: str, body: str,
-                    recipients: int) -> ListMessage | None:
-    """A notice whose mail another domain has queued itself (Travaux, one mail per address
-    whatever the overlap of its subscriptions), kept in the list's archive as sent, in the
-    caller's transaction. No fan-out: the list's subscribers got it with the rest."""
+def add_archived_notice(slug: str, author, subject: str, body: str) -> ListMessage | None:
+    """A notice whose mail another domain fans out itself (Travaux: one mail per address
+    whatever the overlap of its subscriptions), kept in the list's archive, in the caller's
+    transaction: approved by the admin's action (`author`; None for the worker's own, a
+    reminder), no fan-out of the list's. `notice_sent` marks it sent."""
     mailing_list = get_list(slug)
     if mailing_list is None:
         return None
-    moment = now()
     message = ListMessage(list=mailing_list, subject=subject[:200], body_source=body,
-                          body_html=render(body), origin="travaux",
-                          author_id=author.id if author is not None else None,
-                          author_name=author.name if author is not None else mailing_list.name,
-                          author_email=author.email if author is not None else "",
-                          status=SENT, decided_at=moment, sent_at=moment, recipients=recipients,
-                          decided_by_id=author.id if author is not None else None)
+                          body_html=render(body), origin="travaux", status=APPROVED,
+                          decided_at=now(), author_name=mailing_list.name)
+    if author is not None:
+        message.author_id = message.decided_by_id = author.id
+        message.author_name, message.author_email = author.name, author.email
     db.session.add(message)
     db.session.flush()
+    if author is not None:
+        record(author, "list.notice", "list_message", message.id, list=slug)
     return message
+
+
+def notice_sent(message_id: int, recipients: int) -> None:
+    """Mark an archived notice sent to `recipients`, in the caller's transaction (the
+    fan-out that queued its mail)."""
+    message = db.session.get(ListMessage, message_id)
+    if message is not None and message.status == APPROVED:
+        message.status, message.sent_at, message.recipients = SENT, now(), recipients
 
 
 def fan_out(payload: dict) -> None:

@@ -16,10 +16,11 @@ each in a single INSERT, in the job's transaction (two workers never send it twi
 
 import hashlib
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,7 +29,6 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
 from board.accounts.models import User
-from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.i18n import long_window
@@ -48,7 +48,7 @@ from board.travaux.subscription_models import (
     TravauxSubscription,
     subscription_services,
 )
-from board.urls import absolute
+from board.urls import absolute, site_context
 from board.visibility import GUEST, can_see_thread
 
 NOTICE = "travaux_notice"  # the outbox kind of one event's fan-out
@@ -270,17 +270,24 @@ def follow_email_change(user, old_email: str | None = None, **_extra) -> None:
 # What is mailed ----------------------------------------------------------------------------
 
 def queue_notice(event) -> None:
-    """The events listener: one fan-out job for an event worth a mail, in the transaction of
-    the change. An event the admin chose not to mail still ends the subscriptions to an
-    operation it closes, with their last mail: only they hear of it."""
+    """The events listener: for an event the admin asked to mail (the worker's own always
+    ask), the notice archived in the Travaux list and one fan-out job, in the transaction of
+    the change. An event not mailed that closes an operation still goes, as their last mail,
+    to the subscribers of that operation alone."""
     if event.type not in MAILED or event.incident is None:
         return
-    if not event.notify and event.type not in CLOSING:
-        return
-    queue(NOTICE, {"type": event.type, "incident_id": event.incident.id,
-                   "update_id": event.update.id if event.update is not None else None,
-                   "audience": "all" if event.notify else "incident",
-                   "data": dict(event.data), "at": event.at.isoformat()})
+    payload = {"type": event.type, "incident_id": event.incident.id,
+               "update_id": event.update.id if event.update is not None else None,
+               "data": dict(event.data), "at": event.at.isoformat()}
+    if event.notify:
+        with nullcontext() if has_request_context() else site_context():
+            message = _archive(event.type, event.incident, event.update, payload["data"])
+        queue(NOTICE, {**payload, "audience": "all",
+                       "message_id": message.id if message is not None else None})
+    elif event.type in CLOSING and db.session.scalar(select(TravauxSubscription.id).where(
+            TravauxSubscription.incident_id == event.incident.id,
+            TravauxSubscription.status == ACTIVE).limit(1)) is not None:
+        queue(NOTICE, {**payload, "audience": "incident", "message_id": None})
 
 
 @dataclass(frozen=True)
@@ -290,6 +297,12 @@ class Recipient:
     reason: str  # "list", "all", "services" or "incident": what the footer says
     manage: str
     unsubscribe: str
+
+
+def _link(endpoint: str):
+    """token -> the absolute URL of `endpoint` for it, url_for called once (10,000 mails)."""
+    before, _mark, after = absolute(url_for(endpoint, token="TOKEN")).partition("TOKEN")
+    return lambda token: before + token + after
 
 
 def recipients(incident: Incident, audience: str = "all") -> list[Recipient]:
@@ -310,18 +323,15 @@ def recipients(incident: Incident, audience: str = "all") -> list[Recipient]:
             found[key] = Recipient(email, language if language in languages else default,
                                    reason_of(flag), manage_of(token), unsubscribe_of(token))
 
-    manage_base = absolute(url_for("travaux_subscriptions.manage", token="T"))[:-1]
-    unsubscribe_base = absolute(url_for("travaux_subscriptions.unsubscribe", token="T"))[:-1]
-    ours = (lambda token: manage_base + token, lambda token: unsubscribe_base + token)
+    ours = (_link("travaux_subscriptions.manage"), _link("travaux_subscriptions.unsubscribe"))
     mailing_list = travaux_list()
     if audience == "all" and mailing_list is not None:
-        list_base = absolute(url_for("lists.unsubscribe", token="T"))[:-1]
         add(db.session.execute(
             select(Subscription.email, Subscription.token, Subscription.locale, User.locale,
                    Subscription.id)
             .outerjoin(User, User.id == Subscription.user_id)
             .where(Subscription.list_id == mailing_list.id, Subscription.status == ACTIVE)),
-            lambda _flag: "list", ours[0], lambda token: list_base + token)
+            lambda _flag: "list", ours[0], _link("lists.unsubscribe"))
     if audience == "all":
         service_ids = [s.id for s in incident.services]
         chosen = select(subscription_services.c.subscription_id).where(
@@ -395,6 +405,8 @@ def _context(event_type: str, incident: Incident, update: IncidentUpdate | None,
     return {
         "event": event_type, "incident": incident, "update": update,
         "headline": _headline(event_type, data),
+        "subject": _("%(headline)s: %(title)s", headline=_headline(event_type, data),
+                     title=incident.title),
         "kind": travaux.kind_label(incident.kind), "status": travaux.status_label(status),
         "impact": travaux.impact_in_words(incident.impact),
         "services": ", ".join(s.name for s in incident.services),
@@ -417,17 +429,16 @@ def render_notice(event_type: str, incident: Incident, update: IncidentUpdate | 
 
 
 def _archive(event_type: str, incident: Incident, update: IncidentUpdate | None,
-             data: dict, subject: str, sent: int) -> None:
-    """Keep the notice in the Travaux list's archive, as the list always did (its Markdown,
-    in the site's language), marked sent: its mail has just been queued."""
+             data: dict):
+    """Keep the notice in the Travaux list's archive, as the list always did: its Markdown,
+    in the site's language."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         context = _context(event_type, incident, update, data)
         body = render_template("mail/travaux_notice.md", **{
             **context, "services": ", ".join(escape_md(s.name) for s in incident.services)})
     author = update.author if update is not None else None
-    message = lists.add_sent_notice("travaux", author, subject, body.strip() + "\n", sent)
-    if message is not None and author is not None:
-        record(author, "list.notice", "list_message", message.id, list="travaux")
+    return lists.add_archived_notice("travaux", author, context["subject"],
+                                     body.strip() + "\n")
 
 
 def fan_out(payload: dict) -> None:
@@ -460,11 +471,8 @@ def fan_out(payload: dict) -> None:
         mails.append(Mail(to=person.email, subject=template.subject, text=text, html=html,
                           headers={**headers, "List-Unsubscribe": f"<{person.unsubscribe}>"}))
     sent = queue_many(mails)
-    if audience == "all":
-        default = (current_app.config["BABEL_DEFAULT_LOCALE"], "list")
-        subject = (rendered.get(default) or render_notice(
-            event_type, incident, update, data, *default)).subject
-        _archive(event_type, incident, update, data, subject, sent)
+    if payload.get("message_id"):
+        lists.notice_sent(payload["message_id"], sent)
     if event_type in CLOSING:
         db.session.execute(
             sql_update(TravauxSubscription)
