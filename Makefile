@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PO := $(wildcard board/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test lint typecheck bench bench-search translations-extract \
+.PHONY: install run test lint typecheck bench bench-search bench-fanout translations-extract \
 	translations-update worker clean
 
 install: $(VENV)/.installed $(MO)
@@ -50,6 +50,11 @@ bench: install
 # Search latency (p50/p95 of 20 French queries) on 100,000 posts, or BENCH_DB=postgresql://...
 bench-search: install
 	BENCH_DB="$(BENCH_DB)" $(BIN)/python bench/search.py
+
+# One Travaux notice to 10,000 subscribers of mixed services, delivered by the real worker to
+# a local SMTP server: fan-out time, mails/s (goal 35), doubles. BENCH_DB=postgresql://...
+bench-fanout: install
+	BENCH_DB="$(BENCH_DB)" $(BIN)/python bench/fanout.py
 
 lint: install
 	$(BIN)/ruff check board tests
