@@ -24,6 +24,7 @@ worker and host); GUEST_CACHE="off" turns the cache off (stamps, ETags and 304s 
 
 import hashlib
 import logging
+import os
 import pickle
 import threading
 import time
@@ -39,6 +40,7 @@ from flask_babel import get_locale
 from sqlalchemy import String, event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
@@ -80,14 +82,56 @@ def generations(*names: str) -> list:
 
 
 def read_stamp(stmt, **params) -> tuple:
-    """A page's stamp: the one row of `stmt` (built once by its domain), read on a pooled
-    connection of its own, without the ORM's session; abort(404) when there is no row. Read
+    """A page's stamp: the one row of `stmt` (built once by its domain), read without the
+    ORM's session on this thread's stamp connection; abort(404) when there is no row. Read
     before the page, it is never newer than what the page then shows."""
-    with db.engine.connect() as connection:
-        row = connection.execute(stmt, params).first()
+    row = _stamps.read(stmt, params)
     if row is None:
         abort(404)
     return tuple(row)
+
+
+class _StampConnection(threading.local):
+    """Each thread's connection for stamps, kept open in autocommit: a stamp is one
+    statement, so it needs no transaction, and a cache hit costs that statement alone, where
+    a pooled checkout adds the pool's liveness ping and the transaction's end (on PostgreSQL,
+    three more round trips). A connection found dead is replaced once, then the error is
+    the caller's. Tied to its engine and process: a new app, or a forked worker, opens its
+    own."""
+
+    held: tuple | None = None
+
+    def read(self, stmt, params):
+        for attempt in (1, 2):
+            connection = self._connection()
+            try:
+                return connection.execute(stmt, params).first()
+            except DBAPIError as error:
+                self.drop()
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        return None  # not reached: the second attempt returns or raises
+
+    def _connection(self):
+        engine, pid = db.engine, os.getpid()
+        if self.held is not None and self.held[:2] == (engine, pid):
+            return self.held[2]
+        self.drop()
+        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self.held = (engine, pid, connection)
+        return connection
+
+    def drop(self) -> None:
+        """Let this thread's connection go (it is dead, or belongs to another engine)."""
+        held, self.held = self.held, None
+        if held is not None and held[1] == os.getpid():
+            try:
+                held[2].close()
+            except Exception:  # noqa: BLE001 - a dead connection may fail to close
+                log.debug("guest cache: stamp connection closed with an error", exc_info=True)
+
+
+_stamps = _StampConnection()
 
 
 # Moving the stamps at each flush ----------------------------------------------------------

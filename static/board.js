@@ -57,7 +57,7 @@ document.querySelectorAll("form select[name=status]").forEach((status) => {
   let touched = false;
   notify.addEventListener("change", () => { touched = true; });
   status.addEventListener("change", () => {
-    if (!touched) notify.checked = ["resolved", "completed"].includes(status.value);
+    if (!touched) notify.checked = ["resolved", "completed", "cancelled"].includes(status.value);
   });
 });
 

@@ -376,3 +376,30 @@ def test_behind_a_proxy_each_host_has_its_own_entries(database_url, app):
         again = guest.get("/feed.atom", headers={"X-Forwarded-Host": "un.example.org"})
     assert one.headers["X-Cache"] == two.headers["X-Cache"] == "miss"
     assert again.headers["X-Cache"] == "hit"
+
+
+def test_a_stamp_connection_killed_by_the_server_is_replaced(client, site, database_url):
+    """The stamps' connection stays open between hits without a liveness ping: when the
+    server ends it (a restart, an idle timeout), the next stamp opens another at once, and
+    the page still comes from the cache."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server ending a connection exists on PostgreSQL")
+    from sqlalchemy import text
+
+    from board.forum.stamps import thread_stamp
+
+    path = site.thread_path(site.a1)
+    warm(client, [path])
+    before = thread_stamp(thread_id=site.a1.id)
+    held = pagecache._stamps.held
+    with db.engine.connect() as connection:
+        ended = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state = 'idle'")).scalar()
+    assert ended >= 1
+    assert thread_stamp(thread_id=site.a1.id) == before  # read again, on a new connection
+    assert pagecache._stamps.held is not held
+    response, page = get(client, path)
+    assert response.status_code == 200 and response.headers["X-Cache"] == "hit"
+    assert "Site lent depuis ce matin" in page

@@ -143,9 +143,7 @@ def open_incident():
 @bp.post("/incidents/<int:incident_id>/updates")
 def post_update(incident_id: int):
     user = _admin_from_token()
-    incident = db.session.get(Incident, incident_id)
-    if incident is None:
-        raise APIError(404, "not_found", f"No incident {incident_id}.")
+    incident = _incident(incident_id)
     data = _json_body()
     status = data.get("status") or services.current_status(incident)
     try:
@@ -157,9 +155,39 @@ def post_update(incident_id: int):
     return _created(incident)
 
 
+@bp.patch("/incidents/<int:incident_id>")
+def reschedule(incident_id: int):
+    """Move a maintenance's window: {"window_start", "window_end", "message"?, "notify"?}."""
+    user = _admin_from_token()
+    incident = _incident(incident_id)
+    data = _json_body()
+    start, end = _time(data, "window_start"), _time(data, "window_end")
+    if start is None or end is None:
+        raise APIError(422, "invalid", "Give both 'window_start' and 'window_end'.",
+                       {"window_start": "required", "window_end": "required"})
+    message = _text(data, "message") if data.get("message") else ""
+    try:
+        services.reschedule(incident, user, start, end, message,
+                            notify=_flag(data, "notify", True), via="api")
+    except TravauxError as error:
+        raise _refused(error) from error
+    return _document(incident, 200)
+
+
+def _incident(incident_id: int) -> Incident:
+    incident = db.session.get(Incident, incident_id)
+    if incident is None:
+        raise APIError(404, "not_found", f"No incident {incident_id}.")
+    return incident
+
+
 def _created(incident: Incident):
+    return _document(incident, 201)
+
+
+def _document(incident: Incident, status: int):
     urls = public_thread_urls([incident.id])
     response = jsonify(incident_json(incident, urls[incident.id]))
-    response.status_code = 201
+    response.status_code = status
     response.headers["Location"] = url_for("travaux.incident", incident_id=incident.id)
     return response

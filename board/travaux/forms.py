@@ -27,6 +27,11 @@ def to_utc(local):
     return local.replace(tzinfo=PARIS).astimezone(UTC) if local else None
 
 
+def to_paris(moment):
+    """An aware UTC datetime as the naive Paris time a form shows."""
+    return moment.astimezone(PARIS).replace(tzinfo=None) if moment else None
+
+
 def _message():
     return TextAreaField(
         _l("Message"),
@@ -74,6 +79,19 @@ class UpdateForm(FlaskForm):
     # Ticked by board.js when the status closes the operation; unticked otherwise.
     notify = BooleanField(_l("Notify the subscribers of the Travaux list"),
                           description=_l("Recommended for a resolution."))
+
+
+class RescheduleForm(FlaskForm):
+    window_start = DateTimeLocalField(
+        _l("New start (Paris time)"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[DataRequired(message=_l("Give the new start."))])
+    window_end = DateTimeLocalField(
+        _l("New end (Paris time)"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[DataRequired(message=_l("Give the new end."))])
+    message = TextAreaField(_l("Why (optional)"), validators=[Length(max=MESSAGE_MAX)],
+                            description=_l("Markdown. The update already says the old and "
+                                           "the new window."))
+    notify = BooleanField(_l("Notify the subscribers"), default=True)
 
 
 class LinkForm(FlaskForm):

@@ -19,8 +19,8 @@ INCIDENT, MAINTENANCE = "incident", "maintenance"
 KINDS = (INCIDENT, MAINTENANCE)
 IMPACTS = ("none", "minor", "major", "critical")
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
-MAINTENANCE_STATUSES = ("scheduled", "in_progress", "completed")
-CLOSED = ("resolved", "completed")
+MAINTENANCE_STATUSES = ("scheduled", "in_progress", "completed", "cancelled")
+CLOSED = ("resolved", "completed", "cancelled")
 
 incident_services = Table(
     "incident_services",
@@ -57,6 +57,9 @@ class Incident(db.Model):
     status_manual: Mapped[bool] = mapped_column(default=False)
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     window_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Grows at each reschedule and at a cancellation: calendars give it as SEQUENCE, so that
+    # a calendar application replaces the event it already holds.
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     # Moves with every update: feeds and caches key on it.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)

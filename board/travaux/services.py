@@ -1,13 +1,14 @@
 """Travaux operations: opening incidents, posting updates, promoting and linking reports,
 deriving what every service's status is right now, and queueing the static site's publish.
 
-Operations commit and say so; relayed posts and list notices are written in the operation's
-own transaction, through the forum's and the lists' `add_*` helpers."""
+Operations commit and say so; relayed posts are written in the operation's own transaction,
+through the forum's `add_*` helpers, and each change is told to the listeners of
+`board.travaux.events` there too (subscribers' mail: board/travaux/subscriptions.py)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, render_template, url_for
+from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,10 +21,10 @@ from board.extensions import db
 from board.forum import services as forum
 from board.forum.models import PUBLIC, Board, Thread
 from board.i18n import long_window
-from board.lists import services as lists
 from board.markup import escape_md, excerpt, render
 from board.outbox.models import OutboxMessage
 from board.outbox.services import queue
+from board.travaux import events
 from board.travaux.models import (
     CLOSED,
     IMPACTS,
@@ -34,8 +35,6 @@ from board.travaux.models import (
     IncidentUpdate,
     Service,
 )
-from board.urls import absolute
-from board.visibility import GUEST, can_see_thread
 
 # Service statuses, from best to worst.
 LEVELS = ("operational", "maintenance", "degraded", "partial_outage", "major_outage")
@@ -196,8 +195,10 @@ def add_incident(author, *, kind: str, title: str, impact: str, services: list[S
         incident.source_thread = thread
         record(author, "incident.open", "incident", incident.id, kind=kind, via=via)
     _close_or_reopen(incident)
-    if notify:
-        _notify_list(incident, update, author)
+    events.emit(events.opened(incident), incident, update, notify=notify)
+    if source_thread is not None:
+        events.emit("thread.promoted", incident, update, notify=notify,
+                    thread_id=source_thread.id)
     queue_publish()
     return incident
 
@@ -211,12 +212,53 @@ def post_update(incident: Incident, author, status: str, message: str,
         raise TravauxError("closed")
     if incident.is_maintenance:
         incident.status_manual = status != window_status(incident)
+        if status == "cancelled" and incident.status != "cancelled":
+            incident.sequence += 1
     update = _add_update(incident, author, status, message, now())
     incident.status = status
     _relay(incident, update, _close_or_reopen(incident))
-    if notify:
-        _notify_list(incident, update, author)
+    events.emit(events.updated(incident, status), incident, update, notify=notify)
     record(author, "incident.update", "incident", incident.id, status=status, via=via)
+    queue_publish()
+    db.session.commit()
+    return update
+
+
+def reschedule(incident: Incident, author, start: datetime | None, end: datetime | None,
+               message: str = "", notify: bool = True, via: str = "site") -> IncidentUpdate:
+    """Move a maintenance's window. The update it adds says the old and the new window
+    (before the admin's own words, if any), is relayed like any other, and the maintenance
+    follows its new window again. Commits."""
+    if not incident.is_maintenance:
+        raise TravauxError("not-maintenance")
+    if incident.is_closed:
+        raise TravauxError("closed")
+    if start is None or end is None:
+        raise TravauxError("window-missing")
+    if end <= start:
+        raise TravauxError("window-order")
+    if end <= now():
+        raise TravauxError("window-past")
+    previous = incident.window_start, incident.window_end
+    if previous == (start, end):
+        raise TravauxError("same-window")
+    incident.window_start, incident.window_end = start, end
+    incident.sequence += 1
+    incident.status_manual = False
+    status = window_status(incident)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        said = _("The maintenance is rescheduled: it was planned %(old)s, it is now "
+                 "planned %(new)s.", old=long_window(*previous) if previous[0] else "—",
+                 new=long_window(start, end))
+    text = f"{said}\n\n{message.strip()}" if message.strip() else said
+    update = _add_update(incident, author, status, text, now())
+    incident.status = status
+    _relay(incident, update, _close_or_reopen(incident))
+    events.emit("maintenance.rescheduled", incident, update, notify=notify,
+                previous_start=previous[0].isoformat() if previous[0] else None,
+                previous_end=previous[1].isoformat() if previous[1] else None)
+    record(author, "incident.reschedule", "incident", incident.id, via=via,
+           start=start.isoformat(), end=end.isoformat())
     queue_publish()
     db.session.commit()
     return update
@@ -277,27 +319,6 @@ def relay_text(update: IncidentUpdate, opening: bool = False) -> str:
             head = _("**Update** · %(status)s: [%(title)s](%(link)s)", status=label,
                      title=title, link=link)
     return f"{head}\n\n{update.body_source}"
-
-
-def _notify_list(incident: Incident, update: IncidentUpdate, author) -> None:
-    """Send the update to the Travaux list: staff posting, approved by the admin's action.
-    The mail says what is touched, how, and when, before the update's own words."""
-    thread = incident.source_thread
-    if thread is not None and not can_see_thread(GUEST, thread):
-        thread = None  # a staff-only or hidden report stays out of a public mail
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        subject = f"{kind_label(incident.kind).capitalize()} : {incident.title} " \
-                  f"({status_label(update.status).lower()})"
-        body = render_template(
-            "mail/travaux_notice.md", incident=incident, update=update,
-            status=status_label(update.status), impact=impact_in_words(incident.impact),
-            services=", ".join(escape_md(s.name) for s in incident.services),
-            window=long_window(incident.window_start, incident.window_end)
-            if incident.is_maintenance and incident.window_start else None,
-            page=absolute(url_for("travaux.incident", incident_id=incident.id)),
-            thread=absolute(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
-            if thread is not None else None)
-    lists.add_notice("travaux", author, subject, body.strip() + "\n")
 
 
 _IMPACT_WORDS = {
@@ -389,6 +410,7 @@ def follow_windows() -> int:
         update = _add_update(incident, None, status, message, now())
         incident.status = status
         _relay(incident, update, _close_or_reopen(incident))
+        events.emit(events.updated(incident, status), incident, update, notify=True)
         moved += 1
     if moved:
         queue_publish()
@@ -442,7 +464,7 @@ STATUS_LABELS = {
     "investigating": _l("Investigating"), "identified": _l("Identified"),
     "monitoring": _l("Monitoring"), "resolved": _l("Resolved"),
     "scheduled": _l("Scheduled"), "in_progress": _l("In progress"),
-    "completed": _l("Completed"),
+    "completed": _l("Completed"), "cancelled": _l("Cancelled"),
 }
 IMPACT_LABELS = {"none": _l("No impact"), "minor": _l("Minor"), "major": _l("Major"),
                  "critical": _l("Critical")}

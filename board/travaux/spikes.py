@@ -25,7 +25,7 @@ from board.clock import now
 from board.extensions import db
 from board.forum.models import Affected, Thread
 from board.outbox.services import queue_mail
-from board.travaux import services
+from board.travaux import events, services
 from board.travaux.models import Incident, Service, SuspectedIncident
 from board.urls import absolute, site_context
 from board.visibility import shown
@@ -126,6 +126,8 @@ def _open(service_id: int, count: int, usual: float, moment: datetime,
     except IntegrityError:
         return False
     _tell_admins(suspect)
+    events.emit("report.spike", notify=True, suspect_id=suspect.id, service_id=service_id,
+                signals=count)
     return True
 
 

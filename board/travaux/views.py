@@ -37,6 +37,9 @@ ERRORS = {
     "status": lambda: _("This status does not apply to this kind of operation."),
     "window-missing": lambda: _("A maintenance needs a start and an end."),
     "window-order": lambda: _("The end of the window must come after its start."),
+    "window-past": lambda: _("The new window is already over."),
+    "same-window": lambda: _("This is already the planned window."),
+    "not-maintenance": lambda: _("Only a maintenance has a window to move."),
     "closed": lambda: _("This operation is closed: tick “reopen” to give it another status."),
     "already-linked": lambda: _("This thread is already linked to an incident."),
     "not-linked": lambda: _("This thread is not linked to this incident."),
@@ -79,7 +82,41 @@ def incident(incident_id: int):
     if current_user.is_authenticated and current_user.is_admin:
         context["update_form"] = _update_form(incident, formdata=None)
         context["link_form"] = forms.LinkForm(formdata=None)
+        if incident.is_maintenance and not incident.is_closed:
+            context["reschedule_form"] = _reschedule_form(incident, formdata=None)
     return render_template("travaux/incident.html", **context)
+
+
+def _reschedule_form(incident: Incident, **kwargs) -> forms.RescheduleForm:
+    form = forms.RescheduleForm(**kwargs)
+    if form.window_start.data is None and incident.window_start:
+        form.window_start.data = forms.to_paris(incident.window_start)
+    if form.window_end.data is None and incident.window_end:
+        form.window_end.data = forms.to_paris(incident.window_end)
+    return form
+
+
+@bp.post("/travaux/incidents/<int:incident_id>/reschedule")
+@role_required("admin")
+def reschedule(incident_id: int):
+    incident = get_incident(incident_id)
+    form = _reschedule_form(incident)
+    if form.validate_on_submit():
+        try:
+            update = services.reschedule(
+                incident, current_user, forms.to_utc(form.window_start.data),
+                forms.to_utc(form.window_end.data), form.message.data or "",
+                notify=form.notify.data)
+        except TravauxError as error:
+            code = str(error)
+            target = form.window_start if code in ("window-past", "same-window") \
+                else form.window_end
+            target.errors = [*target.errors, ERRORS[code]()]
+        else:
+            flash(_("The maintenance is rescheduled."), "success")
+            return redirect(url_for("travaux.incident", incident_id=incident.id,
+                                    _anchor=f"update-{update.id}"))
+    return render_template("travaux/reschedule_form.html", incident=incident, form=form), 422
 
 
 def _update_form(incident: Incident, **kwargs) -> forms.UpdateForm:
