@@ -505,7 +505,7 @@ def send_reminders() -> int:
     horizon = moment + timedelta(minutes=leads[0])
     candidates = db.session.scalars(select(Incident).where(
         Incident.kind == MAINTENANCE, Incident.resolved_at.is_(None),
-        Incident.status.not_in(CLOSED + ("cancelled",)),
+        Incident.status.not_in(CLOSED),
         Incident.window_start > moment, Incident.window_start <= horizon)
         .order_by(Incident.window_start, Incident.id)).all()
     emitted = 0

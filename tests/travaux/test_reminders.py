@@ -126,3 +126,30 @@ def test_the_leads_are_a_setting(
     clock.advance(minutes=20)
     [subject] = worker(runner, smtp_server)
     assert "dans 30 minutes" in subject
+
+
+def test_no_reminder_for_a_cancelled_maintenance(subscriber, runner, smtp_server,  # noqa: F811
+                                                 clock):  # noqa: F811
+    maintenance = schedule(timedelta(days=2))
+    with site_context():
+        travaux.post_update(maintenance, maintenance.author, "cancelled", "Annulée.")
+    clock.advance(days=1, hours=1)
+    assert worker(runner, smtp_server) == []
+    clock.advance(hours=22, minutes=30)
+    assert worker(runner, smtp_server) == []
+
+
+def test_a_rescheduled_maintenance_is_reminded_of_its_new_start(
+        subscriber, runner, smtp_server, clock):  # noqa: F811
+    maintenance = schedule(timedelta(days=3))
+    clock.advance(days=2, hours=1)  # 23 hours before
+    [subject] = worker(runner, smtp_server)
+    assert "24 heures" in subject
+    start = maintenance.window_start + timedelta(days=2)
+    with site_context():
+        travaux.reschedule(maintenance, maintenance.author, start, start + timedelta(hours=2),
+                           notify=False)
+    clock.advance(days=2)  # 23 hours before the new start
+    [subject] = worker(runner, smtp_server)
+    assert "24 heures" in subject
+    assert worker(runner, smtp_server) == []

@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from board.accounts.models import User
 from board.extensions import db
 from board.lists import services as lists
 from board.lists.models import ListMessage, Subscription
@@ -393,3 +394,61 @@ def test_a_member_s_subscription_follows_their_new_address(client, smtp_server, 
     assert row("new@example.org") is not None and row(old) is None
     open_incident(services, "mail")
     assert list(delivered(smtp_server)) == ["new@example.org"]
+
+
+# Maintenance ----------------------------------------------------------------------------------
+
+def test_a_rescheduled_maintenance_says_the_old_and_the_new_window_and_a_cancelled_one_ends(
+        client, smtp_server, services):  # noqa: F811
+    from datetime import UTC, datetime
+
+    join(client, smtp_server, "max@example.org", "web", services=services)
+    start = datetime(2027, 3, 2, 21, 0, tzinfo=UTC)  # 22:00 in Paris
+    maintenance = open_incident(services, "web", kind="maintenance", title="Noyau",
+                                window=(start, start.replace(hour=23)))
+    [mail] = delivered(smtp_server)["max@example.org"]
+    assert "Maintenance annoncée" in mail["Subject"]
+    assert "du mardi 2 mars 2027 à 22:00 au mercredi 3 mars 2027 à 00:00 (heure de Paris)" \
+        in body(mail)[0]
+
+    with site_context():
+        travaux.reschedule(maintenance, maintenance.author, start.replace(day=9),
+                           start.replace(day=9, hour=23), "Un fournisseur.")
+    [mail] = delivered(smtp_server)["max@example.org"]
+    assert "Maintenance déplacée" in mail["Subject"]
+    plain, rich = body(mail)
+    for part in (plain, rich):
+        assert "Prévue auparavant" in part and "mardi 2 mars 2027 à 22:00" in part
+        assert "mardi 9 mars 2027 à 22:00" in part
+
+    update(maintenance, "cancelled", message="Annulée.")
+    [mail] = delivered(smtp_server)["max@example.org"]
+    assert "Maintenance annulée" in mail["Subject"] and "Annulée." in body(mail)[0]
+
+
+# The demo -------------------------------------------------------------------------------------
+
+def test_the_demo_answers_issue_13(client, runner, smtp_server, clock):  # noqa: F811
+    """From the demo: a guest subscribes to Messagerie alone, confirms, gets the mail of a
+    Messagerie incident and not of a Hébergement web one; a maintenance's reminder mail goes
+    out an hour before (the demo has one 70 minutes ahead)."""
+    from board.travaux.models import Service
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    deliver_due()
+    smtp_server.reset()
+    by_slug = {s.slug: s for s in db.session.scalars(select(Service))}
+    join(client, smtp_server, "guest@example.org", "mail", services=by_slug)
+    admin = db.session.scalar(select(User).where(User.role == "admin"))
+    with site_context():
+        for slug in ("hebergement-web", "mail"):
+            travaux.open_incident(admin, kind="incident", title=f"Panne {slug}", impact="major",
+                                  services=[by_slug[slug]], message="On regarde.", notify=True)
+    [mail] = delivered(smtp_server)["guest@example.org"]
+    assert "Panne mail" in mail["Subject"]
+
+    clock.advance(minutes=11)  # 59 minutes before the demo's short maintenance
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    reminders = [m["Subject"] for m in smtp_server.messages if "Rappel" in m["Subject"]]
+    assert "Redémarrage du relais de messagerie" in reminders[0]
+    assert Counter(smtp_server.recipients())["guest@example.org"] == 1
