@@ -87,6 +87,11 @@ def general_subscription(email: str) -> TravauxSubscription | None:
         TravauxSubscription.incident_id.is_(None)))
 
 
+def _waiting(subscription: TravauxSubscription) -> bool:
+    return bool(subscription.status == PENDING and subscription.confirm_sent_at
+                and now() - subscription.confirm_sent_at < RESEND_DELAY)
+
+
 def _ask(subscription: TravauxSubscription, locale: str | None, user) -> str:
     """Make a row pending and mail its confirmation link, or activate it at once for its
     member's own confirmed address. Returns "active", "sent" or "waiting" (a link went out
@@ -97,8 +102,7 @@ def _ask(subscription: TravauxSubscription, locale: str | None, user) -> str:
         subscription.status, subscription.confirmed_at = ACTIVE, now()
         subscription.confirm_hash, subscription.ended_at = None, None
         return "active"
-    if (subscription.status == PENDING and subscription.confirm_sent_at
-            and now() - subscription.confirm_sent_at < RESEND_DELAY):
+    if _waiting(subscription):
         return "waiting"
     subscription.status = PENDING
     secret = secrets.token_urlsafe(32)
@@ -125,6 +129,8 @@ def subscribe(email: str, services: list[Service], all_services: bool, locale: s
     elif subscription.status == ACTIVE and not _confirmed_owner(user, email):
         db.session.commit()
         return "already"
+    elif _waiting(subscription) and not _confirmed_owner(user, email):
+        return "waiting"  # and the link on its way confirms what it says, nothing else
     subscription.all_services = all_services
     subscription.services = [] if all_services else list(services)
     outcome = _ask(subscription, locale, user)
@@ -197,6 +203,8 @@ def change_services(subscription: TravauxSubscription | Subscription, all_servic
     address, so no new confirmation. A Travaux list subscriber who narrows down leaves the
     list for a Travaux subscription (returned: its token is the manage link from then on).
     Commits."""
+    if subscription.status != ACTIVE:
+        raise SubscriptionError("inactive")
     if isinstance(subscription, Subscription):
         row = general_subscription(subscription.email)
         if row is None:
@@ -206,13 +214,11 @@ def change_services(subscription: TravauxSubscription | Subscription, all_servic
         row.user_id, row.locale = subscription.user_id, subscription.locale
         row.status, row.confirmed_at = ACTIVE, subscription.confirmed_at or now()
         row.confirm_hash, row.ended_at = None, None
-        subscription.status, subscription.unsubscribed_at = "unsubscribed", now()
+        subscription.status, subscription.unsubscribed_at = UNSUBSCRIBED, now()
         subscription.confirm_hash = None
     else:
         if subscription.incident_id is not None:
             raise SubscriptionError("incident")
-        if subscription.status != ACTIVE:
-            raise SubscriptionError("inactive")
         row = subscription
     row.all_services = all_services
     row.services = [] if all_services else list(services)
@@ -229,15 +235,6 @@ def unsubscribe(subscription: TravauxSubscription | Subscription) -> None:
         subscription.status, subscription.ended_at = UNSUBSCRIBED, now()
     subscription.confirm_hash = None
     db.session.commit()
-
-
-def member_incident_subscription(user, incident: Incident) -> TravauxSubscription | None:
-    """The member's active subscription to `incident` (by account or address), or None."""
-    if not user.is_confirmed:
-        return None
-    return db.session.scalar(select(TravauxSubscription).where(
-        TravauxSubscription.incident_id == incident.id, TravauxSubscription.status == ACTIVE,
-        or_(TravauxSubscription.user_id == user.id, TravauxSubscription.email == user.email)))
 
 
 def follow_email_change(user, old_email: str | None = None, **_extra) -> None:
@@ -443,8 +440,9 @@ def _archive(event_type: str, incident: Incident, update: IncidentUpdate | None,
 
 def fan_out(payload: dict) -> None:
     """The worker's half of a notice: the recipients read once, one mail each (with the
-    links of the subscription it is sent for) queued in one INSERT; the notice archived; the
-    incident's subscriptions ended when it closes it. In the job's transaction."""
+    links of the subscription it is sent for) queued in one INSERT; the archived notice
+    marked sent; the incident's subscriptions ended when it closes it. In the job's
+    transaction (two workers never run one job twice: the outbox locks its row)."""
     incident = db.session.get(Incident, payload["incident_id"])
     if incident is None:
         return

@@ -175,6 +175,32 @@ def test_a_stranger_typing_an_address_changes_nothing_of_its_subscription(
     assert delivered(smtp_server) == {}
 
 
+def test_asking_again_while_a_link_is_on_its_way_changes_nothing(client, smtp_server,  # noqa: F811
+                                                                  services):
+    client.form("/travaux/subscribe", {"email": "pat@example.org", "scope": "services",
+                                       "services": [services["dns"].id]})
+    client.form("/travaux/subscribe", {"email": "pat@example.org", "scope": "all"})
+    [mail] = delivered(smtp_server)["pat@example.org"]  # one link, not two
+    press(client, CONFIRM_RE.search(body(mail)[0]).group(1))
+    confirmed = row("pat@example.org")
+    assert not confirmed.all_services and [s.slug for s in confirmed.services] == ["dns"]
+
+
+def test_an_ended_subscription_cannot_be_changed_by_its_old_link(client, smtp_server,  # noqa: F811
+                                                                 services):
+    join(client, smtp_server, "quinn@example.org", "dns", services=services)
+    token = row("quinn@example.org").token
+    fresh = client.application.test_client()
+    assert fresh.post(f"/travaux/subscriptions/{token}/unsubscribe",
+                      data=ONE_CLICK).status_code == 204
+    page = client.get(f"/travaux/subscriptions/{token}")
+    assert "ne reçoit plus aucun courriel" in text(page)
+    saved = client.post(f"/travaux/subscriptions/{token}", data={
+        "csrf_token": client.csrf_token(), "scope": "all"})
+    assert saved.status_code == 200 and "a pris fin" in text(saved)
+    assert row("quinn@example.org").status == "unsubscribed"
+
+
 def test_unknown_tokens_are_not_found(client):
     assert client.get("/travaux/subscriptions/nope").status_code == 404
     assert client.post("/travaux/subscriptions/nope/unsubscribe", data=ONE_CLICK).status_code \
