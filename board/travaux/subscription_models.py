@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from board.clock import now
 from board.extensions import db
+from board.lists.models import DoubleOptIn
 from board.travaux.models import Incident, Service
 from board.types import UTCDateTime
 
@@ -29,7 +30,7 @@ subscription_services = Table(
 )
 
 
-class TravauxSubscription(db.Model):  # type: ignore[name-defined]  # db.Model: no type for mypy
+class TravauxSubscription(DoubleOptIn, db.Model):  # type: ignore[name-defined]  # db.Model
     """An address receiving Travaux mail: every operation (`all_services`), those naming one
     of `services`, or one incident's (`incident_id`) until it closes. One general row per
     address (partial unique index), one per address and incident."""
@@ -51,15 +52,7 @@ class TravauxSubscription(db.Model):  # type: ignore[name-defined]  # db.Model: 
     all_services: Mapped[bool] = mapped_column(default=False)
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(14), default=PENDING)
-    locale: Mapped[str | None] = mapped_column(String(8))
-    # The secret behind the manage and unsubscribe links of every mail it receives.
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    # SHA-256 of the pending confirmation link's secret: single use, cleared once used.
-    confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    confirm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # (status, locale, token: the secret of the manage and unsubscribe links, confirmation)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     services: Mapped[list[Service]] = relationship(
