@@ -3,6 +3,8 @@
     python bench/search.py                                          # SQLite, 100,000 posts
     BENCH_DB=postgresql://postgres@127.0.0.1:5432/test python bench/search.py   # 1,000,000
     BENCH_THREADS=20000 ...                                         # another size (x10 posts)
+    BENCH_SEEDED=postgresql://.../board_search1m python bench/search.py  # a database seeded
+                                    # before (`flask bench seed`), used as it is and kept
 
 Seeds a throw-away database with `flask bench seed` (bulk inserts, then `search reindex`),
 serves it with gunicorn (2 sync workers, as `make bench` does) and times sequential GETs of
@@ -14,9 +16,12 @@ the per-visitor rate limit measures nothing here.
 
 import http.client
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -57,6 +62,16 @@ def timings(base: str, path: str, visitor: list[int]) -> list[float]:
     return samples[1:]
 
 
+@contextmanager
+def kept(url: str):
+    """A database seeded before, used as it is and left in place."""
+    folder = Path(tempfile.mkdtemp(prefix="board-bench-search-"))
+    try:
+        yield url, folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -65,12 +80,17 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> int:
     server = os.environ.get("BENCH_DB") or None
     threads = int(os.environ.get("BENCH_THREADS") or (100_000 if server else 10_000))
-    kind = "PostgreSQL" if server else "SQLite"
-    print(f"# search bench on {kind}: {threads} threads x 10 posts, gunicorn with 2 workers, "
+    seeded = os.environ.get("BENCH_SEEDED")
+    kind = "PostgreSQL" if (seeded or server or "").startswith("postgres") else "SQLite"
+    size = "a database seeded before" if seeded else f"{threads} threads x 10 posts"
+    print(f"# search bench on {kind}: {size}, gunicorn with 2 workers, "
           f"{SAMPLES} timed GETs per query after one warm-up")
-    with database(server, "search") as (url, folder):
-        seconds = seed(url, folder, threads)
-        print(f"seeded and indexed in {seconds:.0f} s")
+    with (kept(seeded) if seeded else database(server, "search")) as (url, folder):
+        if seeded:
+            print(f"on the database seeded before: {seeded}")
+        else:
+            seconds = seed(url, folder, threads)
+            print(f"seeded and indexed in {seconds:.0f} s")
         env = app_env(url, folder)
         env["TRUSTED_PROXIES"] = "1"
         every, similar, visitor = [], [], [0]

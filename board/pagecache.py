@@ -38,8 +38,6 @@ from urllib.parse import parse_qsl
 from flask import abort, current_app, g, request, session
 from flask_babel import get_locale
 from sqlalchemy import String, event, inspect, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import LanguageAccept
@@ -114,11 +112,14 @@ class _StampConnection(threading.local):
 
     def _connection(self):
         engine, pid = db.engine, os.getpid()
-        if self.held is not None and self.held[:2] == (engine, pid):
-            return self.held[2]
+        key = (engine, pid, _disposals.get(id(engine), 0))
+        if self.held is not None and self.held[:3] == key:
+            return self.held[3]
         self.drop()
+        if not event.contains(engine, "engine_disposed", _disposed):
+            event.listen(engine, "engine_disposed", _disposed)
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self.held = (engine, pid, connection)
+        self.held = (*key, connection)
         return connection
 
     def drop(self) -> None:
@@ -126,12 +127,22 @@ class _StampConnection(threading.local):
         held, self.held = self.held, None
         if held is not None and held[1] == os.getpid():
             try:
-                held[2].close()
+                held[3].invalidate()  # closed for real, not handed back to a pool
+                held[3].close()
             except Exception:  # noqa: BLE001 - a dead connection may fail to close
                 log.debug("guest cache: stamp connection closed with an error", exc_info=True)
 
 
 _stamps = _StampConnection()
+# How many times each engine was disposed (a restore, a fork): every thread's stamp
+# connection opened before is let go at its next use, as the pool's own are at once.
+_disposals: dict[int, int] = {}
+
+
+def _disposed(engine) -> None:
+    _disposals[id(engine)] = _disposals.get(id(engine), 0) + 1
+    if _stamps.held is not None and _stamps.held[0] is engine:
+        _stamps.drop()  # this thread's at once: a restore may be about to replace the file
 
 
 # Moving the stamps at each flush ----------------------------------------------------------
@@ -186,10 +197,14 @@ def _before_commit(session: Session) -> None:
     if not names:
         return
     connection = session.connection()
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    # Imported here: an application on SQLite never loads the PostgreSQL dialect (2 MB).
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
     moment = now()
     for name in sorted(names):  # one order for every transaction: no deadlock between two
-        stmt = insert(SiteStamp).values(name=name, generation=1, changed_at=moment)
+        stmt = upsert(SiteStamp).values(name=name, generation=1, changed_at=moment)
         connection.execute(stmt.on_conflict_do_update(
             index_elements=[SiteStamp.name],
             set_={"generation": SiteStamp.generation + 1, "changed_at": moment}))

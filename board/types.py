@@ -1,9 +1,27 @@
-"""Column types shared by every domain."""
+"""Column types and index options shared by every domain."""
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Index
 from sqlalchemy.types import TypeDecorator
+
+# Index options of PostgreSQL alone, attached when an application on PostgreSQL starts: named
+# in a model (postgresql_where=...), they make SQLAlchemy load its PostgreSQL dialect, 2 MB of
+# every worker's memory, into processes that run on SQLite.
+_POSTGRESQL_OPTIONS: list[tuple[Index, dict]] = []
+
+
+def postgresql_options(index: Index, **options) -> Index:
+    """`index`, given `options` (as `postgresql_<name>=value`) on PostgreSQL only."""
+    _POSTGRESQL_OPTIONS.append((index, options))
+    return index
+
+
+def use_postgresql_options() -> None:
+    """Attach every index's PostgreSQL options (create_app does, on PostgreSQL)."""
+    for index, options in _POSTGRESQL_OPTIONS:
+        for name, value in options.items():
+            index.dialect_kwargs[f"postgresql_{name}"] = value
 
 
 class UTCDateTime(TypeDecorator):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from board.accounts.models import User
 from board.clock import now
 from board.extensions import db
-from board.types import UTCDateTime
+from board.types import UTCDateTime, postgresql_options
 
 # Who may see a board: everyone, or staff only (board/visibility.py applies it).
 PUBLIC, STAFF = "public", "staff"
@@ -59,8 +59,9 @@ class Thread(HideableMixin, db.Model):
               "hidden_at"),
         Index("ix_threads_created", "created_at", "id"),
         Index("ix_threads_board_created", "board_id", "created_at", "id"),
-        Index("ix_threads_hidden", "board_id", postgresql_where=text("hidden_at IS NOT NULL"),
-              sqlite_where=text("hidden_at IS NOT NULL")),
+        postgresql_options(Index("ix_threads_hidden", "board_id",
+                                 sqlite_where=text("hidden_at IS NOT NULL")),
+                           where=text("hidden_at IS NOT NULL")),
         # A board's guest cache stamp: its threads' latest change.
         Index("ix_threads_board_changed", "board_id", "changed_at"),
         # Reports on one service, newest first (search, similar reports, spikes).

@@ -55,6 +55,8 @@ ACTIONS = {
                          _l("%(actor)s turned the thread %(thread)s into %(target)s")),
     "incident.update": (_l("Incident update"),
                         _l("%(actor)s posted an update to %(target)s: %(status)s")),
+    "incident.reschedule": (_l("Maintenance rescheduled"),
+                            _l("%(actor)s moved the window of %(target)s")),
     "incident.link": (_l("Thread linked"),
                       _l("%(actor)s linked the thread %(thread)s to %(target)s")),
     "incident.unlink": (_l("Thread unlinked"),

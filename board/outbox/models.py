@@ -7,16 +7,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from board.clock import now
 from board.extensions import db
-from board.types import UTCDateTime
+from board.types import UTCDateTime, postgresql_options
 
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox"
     # Only the rows still to deliver, in the order workers take them: picking the next one
     # stays an index lookup however long the queue (5,000 mails of a list, say).
-    __table_args__ = (Index("ix_outbox_due", "due_at", "id",
-                            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
-                            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL")),)
+    __table_args__ = (postgresql_options(
+        Index("ix_outbox_due", "due_at", "id",
+              sqlite_where=text("sent_at IS NULL AND failed_at IS NULL")),
+        where=text("sent_at IS NULL AND failed_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="mail")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from board.extensions import db
-from board.types import UTCDateTime
+from board.types import UTCDateTime, postgresql_options
 
 # What an entry was made from (`source`), and which result it belongs to (`kind`).
 TITLE, POST, INCIDENT, UPDATE, MESSAGE = "title", "post", "incident", "update", "message"
@@ -52,7 +52,9 @@ class SearchEntry(db.Model):
     __tablename__ = "search_entries"
     __table_args__ = (
         UniqueConstraint("source", "source_id"),
-        Index("ix_search_entries_document", "document", postgresql_using="gin"),
+        postgresql_options(Index("ix_search_entries_document", "document"), using="gin"),
+        # The newest matches first: PostgreSQL's search weighs those (services._hits).
+        Index("ix_search_entries_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

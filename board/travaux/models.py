@@ -13,7 +13,7 @@ from board.accounts.models import User
 from board.clock import now
 from board.extensions import db
 from board.forum.models import Thread
-from board.types import UTCDateTime
+from board.types import UTCDateTime, postgresql_options
 
 INCIDENT, MAINTENANCE = "incident", "maintenance"
 KINDS = (INCIDENT, MAINTENANCE)
@@ -123,9 +123,9 @@ class SuspectedIncident(db.Model):
     (board/travaux/spikes.py). One open at a time per service."""
 
     __tablename__ = "suspected_incidents"
-    __table_args__ = (Index("ix_suspected_incidents_open", "service_id", unique=True,
-                            sqlite_where=text("closed_at IS NULL"),
-                            postgresql_where=text("closed_at IS NULL")),)
+    __table_args__ = (postgresql_options(
+        Index("ix_suspected_incidents_open", "service_id", unique=True,
+              sqlite_where=text("closed_at IS NULL")), where=text("closed_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))

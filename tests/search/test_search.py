@@ -5,6 +5,7 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from sqlalchemy import select
 
 from board.clock import now, travel
 from board.extensions import db
@@ -236,6 +237,24 @@ def test_reindex_rebuilds_what_bulk_inserts_missed(app, client, runner):
     assert found(client, q="stockage") == ["thread:Panne du stockage"]
 
 
+def test_reindex_writes_the_entries_oldest_first_whatever_their_source(app, runner):
+    """The search weighs the newest matches by entry id on SQLite: a rebuilt index keeps
+    ids in time order across threads, posts, incidents and updates."""
+    thread = make_thread(title="Panne ancienne", body="Premier message.")
+    with travel(timedelta(minutes=5)):
+        incident = make_incident(title="Panne du stockage")
+    with travel(timedelta(minutes=10)):
+        forum.reply(thread, thread.author, "Toujours en panne.")
+    before = db.session.execute(select(SearchEntry.source, SearchEntry.source_id)
+                                .order_by(SearchEntry.id)).all()
+    assert runner.invoke(args=["search", "reindex"]).exit_code == 0
+    rows = db.session.execute(select(SearchEntry.source, SearchEntry.source_id,
+                                     SearchEntry.created_at).order_by(SearchEntry.id)).all()
+    assert [r.created_at for r in rows] == sorted(r.created_at for r in rows)
+    assert [(r.source, r.source_id) for r in rows] == list(before)
+    assert rows[-1].source == "post" and ("incident", incident.id) in [r[:2] for r in rows]
+
+
 def test_bench_seed_leaves_an_index_ready(client, runner):
     result = runner.invoke(args=["bench", "seed", "--threads", "20", "--posts-per-thread", "3",
                                  "--incidents", "2"])
@@ -311,12 +330,23 @@ def test_the_search_is_rate_limited_per_visitor(app, client):
     assert statuses[60] == 429
 
 
-def test_a_word_found_everywhere_weighs_only_the_best_entries(app):
+def test_a_word_found_everywhere_weighs_only_a_bounded_number_of_entries(app):
+    """The cap: on PostgreSQL the newest matches are ranked (ranking all of a word found
+    nearly everywhere cost seconds at a million posts); FTS5 ranks them all and keeps the
+    best. Sorted by date, both give exactly the newest."""
     board, author = make_board(), make_user()
+    # Each thread has two entries (its title, its post): a cap of 8 entries is 4 threads.
     for n in range(6):
         forum.open_thread(board, author, f"Partout {n}", "partout " * (n + 1))
     with app.test_request_context():
-        capped = search.search(search.Query("partout"), author, per_page=20, max_hits=4)
+        capped = search.search(search.Query("partout"), author, per_page=20, max_hits=8)
+        by_date = search.search(search.Query("partout", sort="date"), author, per_page=20,
+                                max_hits=8)
+        tight = search.search(search.Query("partout"), author, per_page=20, max_hits=3)
         every = search.search(search.Query("partout"), author, per_page=20)
-    assert len(capped.results) <= 4 and capped.next_cursor is None
+    assert 1 <= len(tight.results) <= 3 and tight.next_cursor is None
+    titles = {r.title for r in capped.results}
+    if db.engine.dialect.name == "postgresql":
+        assert titles == {f"Partout {n}" for n in (2, 3, 4, 5)}
+    assert [r.title for r in by_date.results] == [f"Partout {n}" for n in (5, 4, 3, 2)]
     assert len(every.results) == 6
