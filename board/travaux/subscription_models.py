@@ -14,7 +14,7 @@ from board.clock import now
 from board.extensions import db
 from board.lists.models import DoubleOptIn
 from board.travaux.models import Incident, Service
-from board.types import UTCDateTime
+from board.types import UTCDateTime, postgresql_options
 
 PENDING, ACTIVE, UNSUBSCRIBED, ENDED = "pending", "active", "unsubscribed", "ended"
 # ENDED: an incident subscription after the mail that closed its incident.
@@ -37,9 +37,9 @@ class TravauxSubscription(DoubleOptIn, db.Model):  # type: ignore[name-defined] 
 
     __tablename__ = "travaux_subscriptions"
     __table_args__ = (
-        Index("ix_travaux_subscriptions_general", "email", unique=True,
-              sqlite_where=text("incident_id IS NULL"),
-              postgresql_where=text("incident_id IS NULL")),
+        postgresql_options(Index("ix_travaux_subscriptions_general", "email", unique=True,
+                                 sqlite_where=text("incident_id IS NULL")),
+                           where=text("incident_id IS NULL")),
         UniqueConstraint("email", "incident_id"),
         Index("ix_travaux_subscriptions_incident", "incident_id", "status"),
     )
