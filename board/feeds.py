@@ -17,7 +17,8 @@ from flask import abort, current_app, request
 
 MAX_ITEMS = 50
 TYPES = {"rss": "application/rss+xml; charset=utf-8",
-         "atom": "application/atom+xml; charset=utf-8"}
+         "atom": "application/atom+xml; charset=utf-8",
+         "ics": "text/calendar; charset=utf-8"}  # calendars share the validators
 _RELATIVE = re.compile(r'(\s(?:href|src))="(/[^/"][^"]*|/)"')
 _URL_ATTR = re.compile(r'(\s(?:href|src))="([^"]*)"')
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
@@ -110,6 +111,11 @@ def _headers(response, stamp: Stamp, fmt: str):
     response.headers["Cache-Control"] = "public, max-age=60"
     response.headers["Content-Type"] = TYPES[fmt]
     return response
+
+
+def answer(body: bytes, stamp: Stamp, fmt: str):
+    """Answer a document built elsewhere (a calendar) with the feeds' validators."""
+    return _headers(current_app.response_class(body), stamp, fmt)
 
 
 def respond(fmt: str, stamp: Stamp, *, title: str, subtitle: str, page_url: str,

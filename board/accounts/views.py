@@ -73,11 +73,14 @@ def confirm_post(token: str):
         flash(TOKEN_ERRORS[str(error)](), "error")
         return redirect(url_for("accounts.account" if current_user.is_authenticated
                                 else "accounts.login"))
-    # The link proves the mailbox, not the password: it never logs anybody in.
+    # The link proves the mailbox, not the password: it never logs anybody in. What comes
+    # next may be a step another domain asks for (app.extensions["welcome_step"]).
     flash(_("Thank you, your email address is confirmed."), "success")
+    step = current_app.extensions.get("welcome_step")
+    after = step() if step else None
     if current_user.is_authenticated:
-        return redirect("/")
-    return redirect(url_for("accounts.login"))
+        return redirect(after or "/")
+    return redirect(url_for("accounts.login", next=after))
 
 
 @bp.post("/confirm/resend")
@@ -235,6 +238,8 @@ def _account_page(profile=None, email=None, password=None, delete=None, status=2
         password_form=password or forms.PasswordForm(formdata=None),
         delete_form=delete or forms.DeleteForm(formdata=None),
         confirm_form=forms.ConfirmForm(),
+        # Cards other domains add (app.extensions["account_sections"]): accounts imports none.
+        sections=[section() for section in current_app.extensions.get("account_sections", ())],
     ), status
 
 

@@ -10,9 +10,11 @@ def init_app(app) -> None:
     from board.outbox.services import add_handler, add_task
     from board.travaux import (
         api,
+        calendar,
         cli,
         export,
         feeds,
+        mine_views,
         moderation,
         page_parts,
         services,
@@ -24,11 +26,13 @@ def init_app(app) -> None:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(api.bp)
     stamps.register()
     csrf.exempt(api.bp)  # token calls carry no cookie, so no CSRF token either
     app.cli.add_command(cli.travaux)
     page_parts.init_app(app)
+    mine_views.init_app(app)  # my services: the account's section, the pages' order
     moderation.init_app(app)
     subscriptions.init_app(app)
     add_task(app, services.follow_windows, domain="travaux")

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from flask import current_app, g
+from icalendar import Calendar, vText, vUri
 from sqlalchemy import select, text
 
 from board.clock import now
@@ -58,6 +59,10 @@ def export_path(path: str) -> str | None:
         service = re.fullmatch(r"service=([a-z0-9-]+)", query)
         target = f"feeds/{service.group(1)}.{match.group(1)}" if service else \
             f"feed.{match.group(1)}" if not query else None
+    elif base == "/travaux/maintenance.ics" and not query:
+        target = "maintenance.ics"
+    elif match := re.fullmatch(r"/travaux/services/([a-z0-9-]+)/maintenance\.ics", base):
+        target = f"calendars/{match.group(1)}.ics"
     elif match := re.fullmatch(r"/static/([\w.-]+)", base):
         target = f"static/{match.group(1)}" if match.group(1) in _STATIC_FILES else None
     if target is None:
@@ -117,11 +122,23 @@ def _feed(path: str, endpoint: str, **kwargs) -> str:
         return _public_xml(response.get_data(as_text=True))
 
 
+def _calendar(path: str, endpoint: str, **kwargs) -> bytes:
+    """A live calendar whose links (the source, each event's page) are the public site's."""
+    with current_app.test_request_context(path, base_url=current_app.config["BASE_URL"]):
+        calendar = Calendar.from_ical(_view(endpoint)(**kwargs).get_data())
+    calendar["SOURCE"] = vUri(_public_xml(str(calendar["SOURCE"])), params={"VALUE": "URI"})
+    for event in calendar.walk("VEVENT"):
+        event["URL"] = vUri(_public_xml(str(event["URL"])), params={"VALUE": "URI"})
+        event["DESCRIPTION"] = vText(_public_xml(str(event["DESCRIPTION"])))
+    return calendar.to_ical()
+
+
 def build(target: Path) -> dict:
     """Write the whole site into `target` (a new, empty folder). Returns counts."""
     (target / "incidents").mkdir(parents=True)
     (target / "feeds").mkdir()
     (target / "static").mkdir()
+    (target / "calendars").mkdir()
     pages = 0
     (target / "index.html").write_text(_page("/travaux/", "travaux.status", 0),
                                        encoding="utf-8")
@@ -142,6 +159,12 @@ def build(target: Path) -> dict:
         for slug in db.session.scalars(select(Service.slug)):
             xml = _feed(f"/travaux/feed.{fmt}?service={slug}", "travaux_feeds.feed", fmt=fmt)
             (target / "feeds" / f"{slug}.{fmt}").write_text(xml, encoding="utf-8")
+    (target / "maintenance.ics").write_bytes(
+        _calendar("/travaux/maintenance.ics", "travaux_calendar.calendar"))
+    for slug in db.session.scalars(select(Service.slug)):
+        (target / "calendars" / f"{slug}.ics").write_bytes(_calendar(
+            f"/travaux/services/{slug}/maintenance.ics", "travaux_calendar.service_calendar",
+            slug=slug))
     with current_app.test_request_context("/api/v1/status",
                                           base_url=current_app.config["BASE_URL"]):
         document = status_document()

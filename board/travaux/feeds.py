@@ -16,6 +16,7 @@ from board.extensions import db
 from board.forum.models import Board
 from board.pagecache import guest_cached
 from board.travaux import services
+from board.travaux.calendar import calendar_directory
 from board.travaux.models import Incident, IncidentUpdate, Service, incident_services
 from board.travaux.stamps import travaux_stamp
 from board.travaux.status import public_thread_urls
@@ -186,13 +187,14 @@ def _with_format(path: str, fmt: str) -> str:
 @bp.get("/feeds")
 def feed_list():
     return render_template("travaux/feeds.html", groups=feed_directory(),
-                           with_format=_with_format)
+                           with_format=_with_format, calendars=calendar_directory())
 
 
 @bp.get("/feeds.opml")
 def feed_opml():
     """Every feed in one OPML file, to import them all into a reader at once."""
     body = render_template("travaux/feeds.opml.xml", groups=feed_directory(),
-                           with_format=_with_format, base=current_app.config["BASE_URL"])
+                           with_format=_with_format, base=current_app.config["BASE_URL"],
+                           calendars=calendar_directory())
     return body, 200, {"Content-Type": "text/x-opml; charset=utf-8",
                        "Content-Disposition": 'attachment; filename="communaute.opml"'}

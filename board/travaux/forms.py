@@ -114,3 +114,11 @@ class ServiceForm(FlaskForm):
         validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
         description=_l("Old feed addresses (feed.php?project=<number>) lead to this "
                        "service's feed."))
+
+
+class MyServicesForm(FlaskForm):
+    """The services a member uses (board/travaux/mine.py); none is a valid answer."""
+
+    services = CheckboxesField(_l("The services I use"), coerce=int, description=_l(
+        "Travaux shows them first, and can show them alone."))
+    next = StringField(filters=[one_line])  # where to go once saved (a path of ours)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from board.extensions import db
 from board.pagecache import MemoryStore
-from board.travaux import services, spikes
+from board.travaux import mine, services, spikes
 from board.travaux.models import Incident, Service
 from board.travaux.stamps import banner_stamp
 
@@ -33,11 +33,25 @@ def banner() -> Markup:
         return Markup("")  # the 503 page: nothing here may touch the database
     if g.get("static_export"):
         return Markup(render_template("travaux/_banner.html", operations=ongoing()))
-    key = repr((banner_stamp(), str(get_locale()), request.host_url))
+    key = (banner_stamp(), str(get_locale()), request.host_url)
+    html = _drawn(key, lambda: {"operations": ongoing()})
+    # A member's services are read only when there is something to put first: a calm day
+    # costs them nothing. Their banner is kept per choice of services (board/travaux/mine.py).
+    if html and (chosen := mine.my_service_ids()):
+        keep_only = mine.only_mine()
+        html = _drawn(key + (tuple(sorted(chosen)), keep_only), lambda: {
+            "operations": mine.mine_first(ongoing(), chosen, keep_only),
+            "hidden": sum(not mine.concerns(i, chosen) for i in ongoing()) if keep_only else 0,
+            "mine": chosen, "only_mine": keep_only})
+    return html
+
+
+def _drawn(key: tuple, context) -> Markup:
+    """The banner drawn for `key`, from the store or from `context()` (then kept)."""
     banners = current_app.extensions["travaux_banners"]
-    if (html := banners.get(key)) is None:
-        html = Markup(render_template("travaux/_banner.html", operations=ongoing()))
-        banners.set(key, html, current_app.config["GUEST_CACHE_SECONDS"])
+    if (html := banners.get(repr(key))) is None:
+        html = Markup(render_template("travaux/_banner.html", **context()))
+        banners.set(repr(key), html, current_app.config["GUEST_CACHE_SECONDS"])
     return html
 
 
@@ -82,7 +96,8 @@ def service_name(service_id: int) -> str:
 
 def init_app(app) -> None:
     """The page parts and Travaux's labels, as Jinja globals; the banners drawn so far."""
-    app.extensions["travaux_banners"] = MemoryStore(size=32)
+    # Guests share one banner per language; members one per choice of services.
+    app.extensions["travaux_banners"] = MemoryStore(size=256)
     app.extensions["report_services"] = report_services
     app.extensions["service_name"] = service_name
     app.jinja_env.globals.update(

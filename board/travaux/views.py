@@ -24,7 +24,7 @@ from board.forum.models import Affected, Thread
 from board.forum.services import thread_number
 from board.pagecache import guest_cached
 from board.permissions import role_required
-from board.travaux import forms, services, spikes
+from board.travaux import forms, mine, services, spikes
 from board.travaux.models import Incident, IncidentUpdate, Service, SuspectedIncident
 from board.travaux.services import TravauxError
 from board.travaux.stamps import travaux_stamp
@@ -58,9 +58,9 @@ def get_incident(incident_id: int) -> Incident:
 @bp.get("/travaux/")
 @guest_cached(travaux_stamp)
 def status():
-    overview = services.overview()
+    overview = mine.arrange(services.overview())  # a member's services first, or alone
     history = db.paginate(
-        select(Incident).where(Incident.resolved_at.is_not(None))
+        mine.narrow(select(Incident).where(Incident.resolved_at.is_not(None)))
         .order_by(Incident.created_at.desc(), Incident.id.desc()),
         per_page=20, max_per_page=50)
     return render_template("travaux/status.html", overview=overview, history=history)
@@ -336,7 +336,7 @@ def incident_box(incident_id: int):
 @guest_cached(travaux_stamp)
 def embed():
     """The recap for the customer panel's iframe: self-contained, framable."""
-    response = render_template("travaux/embed.html", overview=services.overview())
+    response = render_template("travaux/embed.html", overview=mine.arrange(services.overview()))
     return response, 200, {"Content-Security-Policy": _embed_csp()}
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from board import pagecache
 from board.extensions import db
 from board.forum.models import Thread
-from board.travaux import services
+from board.travaux import mine, services
 from board.travaux.models import Incident, Service
 from board.urls import site_context
 from tests.conftest import count_queries
@@ -72,3 +72,32 @@ def test_api_status_costs_a_constant_number_of_queries(client):
         grow(count)
         costs.append(queries_for(client, "/api/v1/status"))
     assert costs[0] == costs[1] == 4, costs
+
+
+
+
+# A member pays their session's user instead of the page's stamp; the thread page reads their
+# "affected too"; and their services: one query, whatever their number.
+MEMBER_MORE = {"status": 1, "embed": 1, "thread": 2}
+
+
+@pytest.mark.parametrize("page", ["status", "embed", "thread"])
+def test_a_member_s_services_cost_one_query(app, client, login_as, page):
+    """Their services first, or alone: one query more than a guest pays (on a cache miss),
+    whatever the number of services, incidents and threads."""
+    costs = []
+    member = login_as("member")
+    for count in (2, 12):
+        incident, report = grow(count)
+        for n in range(count):
+            db.session.add(Service(slug=f"extra-{count}-{n}", name=f"Extra {n}"))
+        db.session.commit()
+        path = {"status": "/travaux/", "embed": "/travaux/embed",
+                "thread": f"/threads/{report.id}/{report.slug}"}[page]
+        guest = queries_for(app.test_client(), path)
+        client.form("/account/services", {"services": [s.id for s in services.all_services()]})
+        client.get("/travaux/show/mine")
+        costs.append(queries_for(client, path) - guest)
+    assert db.session.scalar(select(db.func.count()).select_from(mine.member_services).where(
+        mine.member_services.c.user_id == member.id)) == 16
+    assert costs == [MEMBER_MORE[page]] * 2, costs
