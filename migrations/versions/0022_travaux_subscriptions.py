@@ -1,7 +1,7 @@
 """travaux: mail subscriptions (all, services, one incident) and maintenance reminders sent
 
 Revision ID: 7d3f1a9c2e54
-Revises: 4c9e1f7a3b52
+Revises: 8d3f1a6c2b94
 Create Date: 2026-12-01 16:30:00.000000
 
 """
@@ -13,7 +13,7 @@ import board.types
 
 # revision identifiers, used by Alembic.
 revision = '7d3f1a9c2e54'
-down_revision = '4c9e1f7a3b52'
+down_revision = '8d3f1a6c2b94'
 branch_labels = None
 depends_on = None
 
