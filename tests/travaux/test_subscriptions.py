@@ -441,7 +441,7 @@ def test_a_rescheduled_maintenance_says_the_old_and_the_new_window_and_a_cancell
         travaux.reschedule(maintenance, maintenance.author, start.replace(day=9),
                            start.replace(day=9, hour=23), "Un fournisseur.")
     [mail] = delivered(smtp_server)["max@example.org"]
-    assert "Maintenance déplacée" in mail["Subject"]
+    assert "Maintenance reprogrammée" in mail["Subject"]
     plain, rich = body(mail)
     for part in (plain, rich):
         assert "Prévue auparavant" in part and "mardi 2 mars 2027 à 22:00" in part
