@@ -267,11 +267,11 @@ def _example_subscriptions(admin, services, members) -> None:
     db.session.commit()
     start = now().replace(second=0, microsecond=0) + timedelta(minutes=70)
     travaux.open_incident(
-        admin, kind="maintenance", title="Redémarrage du relais de messagerie",
+        admin, kind="maintenance", title="Redémarrage du relais SMTP",
         impact="minor", services=[services["mail"]],
         window=(start, start + timedelta(minutes=15)),
-        message="Le relais SMTP redémarre sur sa nouvelle version : les envois attendent "
-                "quelques minutes, rien n'est perdu.")
+        message="Le relais SMTP passe à sa nouvelle version : une courte pause, rien ne "
+                "se perd.")
 
 
 def _print_logins():

@@ -476,5 +476,5 @@ def test_the_demo_answers_issue_13(client, runner, smtp_server, clock):  # noqa:
     clock.advance(minutes=11)  # 59 minutes before the demo's short maintenance
     assert runner.invoke(args=["worker", "--once"]).exit_code == 0
     reminders = [m["Subject"] for m in smtp_server.messages if "Rappel" in m["Subject"]]
-    assert "Redémarrage du relais de messagerie" in reminders[0]
+    assert "Redémarrage du relais SMTP" in reminders[0]
     assert Counter(smtp_server.recipients())["guest@example.org"] == 1
