@@ -6,8 +6,8 @@ FLASK := $(BIN)/flask --app wsgi
 PO := $(wildcard board/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test lint typecheck bench bench-search bench-webhooks translations-extract \
-	translations-update worker clean
+.PHONY: install run test lint typecheck bench bench-search bench-webhooks bench-fanout \
+	translations-extract translations-update worker clean
 
 install: $(VENV)/.installed $(MO)
 
@@ -55,6 +55,11 @@ bench-search: install
 # BENCH_DB=postgresql://...; BENCH_WORKER_INTERVAL=<seconds> for another polling interval.
 bench-webhooks: install
 	BENCH_DB="$(BENCH_DB)" $(BIN)/python bench/webhook_latency.py
+
+# One Travaux notice to 10,000 subscribers of mixed services, delivered by the real worker to
+# a local SMTP server: fan-out time, mails/s (goal 35), doubles. BENCH_DB=postgresql://...
+bench-fanout: install
+	BENCH_DB="$(BENCH_DB)" $(BIN)/python bench/fanout.py
 
 lint: install
 	$(BIN)/ruff check board tests

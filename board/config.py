@@ -94,6 +94,9 @@ def load(instance_path: str) -> dict:
         "FEED_AUTHOR": os.environ.get("FEED_AUTHOR", "Communauté"),
         # Board where incidents opened on Travaux get their discussion thread.
         "TRAVAUX_BOARD": os.environ.get("TRAVAUX_BOARD", "travaux"),
+        # Reminders mailed before a maintenance, in minutes ahead of its start (a day and an
+        # hour); none for a maintenance announced less than that ahead.
+        "TRAVAUX_REMINDERS": os.environ.get("TRAVAUX_REMINDERS", "1440,60"),
         # Who may show /travaux/embed in a frame (the customer panel's origin).
         "TRAVAUX_EMBED_ANCESTORS": os.environ.get("TRAVAUX_EMBED_ANCESTORS", "'self'"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("BOARD_DEFAULT_LOCALE", "fr"),

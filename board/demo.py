@@ -1,5 +1,6 @@
 """`flask demo`: a believable French board, loaded into an empty database only."""
 
+import secrets
 from datetime import timedelta
 
 import click
@@ -15,6 +16,7 @@ from board.markup import excerpt, render
 from board.travaux import services as travaux
 from board.travaux import spikes
 from board.travaux.models import Service
+from board.travaux.subscription_models import ACTIVE, TravauxSubscription
 from board.urls import site_context
 
 ADMIN = ("admin@exemple.org", "Camille (équipe)", "admin-demo-2026")
@@ -249,6 +251,27 @@ def _load_travaux(admin, members):
         window=(start, start + timedelta(hours=2)),
         message="Mise à jour de sécurité de MySQL. Chaque base sera indisponible moins de "
                 "5 minutes pendant la fenêtre.")
+    _example_subscriptions(admin, services, members)
+
+
+def _example_subscriptions(admin, services, members) -> None:
+    """Two mail subscriptions to show on the pages: a guest's to Messagerie alone, a
+    member's to Hébergement web and DNS; and a short maintenance on Messagerie, 70 minutes
+    ahead, whose one-hour reminder the worker mails (to the log) ten minutes after loading."""
+    db.session.add_all([
+        TravauxSubscription(email="invite@exemple.org", status=ACTIVE, confirmed_at=now(),
+                            token=secrets.token_urlsafe(32), services=[services["mail"]]),
+        TravauxSubscription(email=members[1].email, user_id=members[1].id, status=ACTIVE,
+                            confirmed_at=now(), token=secrets.token_urlsafe(32),
+                            services=[services["hebergement-web"], services["dns"]])])
+    db.session.commit()
+    start = now().replace(second=0, microsecond=0) + timedelta(minutes=70)
+    travaux.open_incident(
+        admin, kind="maintenance", title="Redémarrage du relais SMTP",
+        impact="minor", services=[services["mail"]],
+        window=(start, start + timedelta(minutes=15)),
+        message="Le relais SMTP passe à sa nouvelle version : une courte pause, rien ne "
+                "se perd.")
 
 
 def _print_logins():

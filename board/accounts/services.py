@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 
+from blinker import Namespace
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, select
@@ -17,6 +18,10 @@ from board.extensions import db
 from board.lists.services import all_lists, follow_email_change, subscribe
 from board.outbox.services import queue, queue_mail
 from board.urls import absolute
+
+# Sent with (user, old_email=...) when a member's new address is confirmed, in that
+# transaction: the domains to the right of accounts (Travaux subscriptions) follow it too.
+email_changed = Namespace().signal("email-changed")
 
 # A real hash of nothing, so a login for an unknown email costs as much as a real one.
 _DUMMY_HASH = None
@@ -335,6 +340,7 @@ def confirm_email_change(token: str, keep: str | None = None) -> User:
     user.email, user.confirmed_at = new_email, now()
     user.session_version += 1
     follow_email_change(user, old_email)
+    email_changed.send(user, old_email=old_email)
     _end_sessions(user, keep=keep)
     db.session.commit()
     return user

@@ -46,7 +46,22 @@ class AllowedSender(db.Model):
     list: Mapped[MailingList] = relationship(back_populates="senders")
 
 
-class Subscription(db.Model):
+class DoubleOptIn:
+    """The columns of a subscription confirmed by a mailed link (a list's here, Travaux's):
+    its state and language, the secret of its mails' links, the single-use confirmation."""
+
+    status: Mapped[str] = mapped_column(String(14), default="pending")
+    locale: Mapped[str | None] = mapped_column(String(8))
+    # Per-recipient secret behind the unsubscribe links of every message it receives.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 of the pending confirmation link's secret: single use, cleared once used.
+    confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Subscription(DoubleOptIn, db.Model):
     __tablename__ = "subscriptions"
     __table_args__ = (UniqueConstraint("list_id", "email"),
                       Index("ix_subscriptions_active", "list_id", "status"))
@@ -57,15 +72,6 @@ class Subscription(db.Model):
     # A member's subscriptions follow their address when it changes.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
                                                 index=True)
-    status: Mapped[str] = mapped_column(String(14), default="pending")
-    locale: Mapped[str | None] = mapped_column(String(8))
-    # Per-recipient secret behind the unsubscribe links of every message it receives.
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    # SHA-256 of the pending confirmation link's secret: single use, cleared once used.
-    confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    confirm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     list: Mapped[MailingList] = relationship()

@@ -321,6 +321,35 @@ def add_notice(slug: str, author, subject: str, body: str) -> ListMessage | None
     return message
 
 
+def add_archived_notice(slug: str, author, subject: str, body: str) -> ListMessage | None:
+    """A notice whose mail another domain fans out itself (Travaux: one mail per address
+    whatever the overlap of its subscriptions), kept in the list's archive, in the caller's
+    transaction: approved by the admin's action (`author`; None for the worker's own, a
+    reminder), no fan-out of the list's. `notice_sent` marks it sent."""
+    mailing_list = get_list(slug)
+    if mailing_list is None:
+        return None
+    message = ListMessage(list=mailing_list, subject=subject[:200], body_source=body,
+                          body_html=render(body), origin="travaux", status=APPROVED,
+                          decided_at=now(), author_name=mailing_list.name)
+    if author is not None:
+        message.author_id = message.decided_by_id = author.id
+        message.author_name, message.author_email = author.name, author.email
+    db.session.add(message)
+    db.session.flush()
+    if author is not None:
+        record(author, "list.notice", "list_message", message.id, list=slug)
+    return message
+
+
+def notice_sent(message_id: int, recipients: int) -> None:
+    """Mark an archived notice sent to `recipients`, in the caller's transaction (the
+    fan-out that queued its mail)."""
+    message = db.session.get(ListMessage, message_id)
+    if message is not None and message.status == APPROVED:
+        message.status, message.sent_at, message.recipients = SENT, now(), recipients
+
+
 def fan_out(payload: dict) -> None:
     """The worker's half of an approved message: one mail per active subscriber, each with its
     own unsubscribe link, queued in one go."""

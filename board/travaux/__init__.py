@@ -20,6 +20,7 @@ def init_app(app) -> None:
         services,
         spikes,
         stamps,
+        subscriptions,
         views,
     )
 
@@ -34,6 +35,7 @@ def init_app(app) -> None:
     page_parts.init_app(app)
     mine_views.init_app(app)  # my services: the account's section, the pages' order
     moderation.init_app(app)
+    subscriptions.init_app(app)
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")

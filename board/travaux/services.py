@@ -1,13 +1,14 @@
 """Travaux operations: opening incidents, posting updates, promoting and linking reports,
 deriving what every service's status is right now, and queueing the static site's publish.
 
-Operations commit and say so; relayed posts and list notices are written in the operation's
-own transaction, through the forum's and the lists' `add_*` helpers."""
+Operations commit and say so; relayed posts are written in the operation's own transaction,
+through the forum's `add_*` helpers, and each change is told to the listeners of
+`board.travaux.events` there too (subscribers' mail: board/travaux/subscriptions.py)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, render_template, url_for
+from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,7 +21,6 @@ from board.extensions import db
 from board.forum import services as forum
 from board.forum.models import PUBLIC, Board, Thread
 from board.i18n import long_window
-from board.lists import services as lists
 from board.markup import escape_md, excerpt, render
 from board.outbox.models import OutboxMessage
 from board.outbox.services import queue
@@ -35,8 +35,6 @@ from board.travaux.models import (
     IncidentUpdate,
     Service,
 )
-from board.urls import absolute
-from board.visibility import GUEST, can_see_thread
 
 # Service statuses, from best to worst.
 LEVELS = ("operational", "maintenance", "degraded", "partial_outage", "major_outage")
@@ -197,8 +195,6 @@ def add_incident(author, *, kind: str, title: str, impact: str, services: list[S
         incident.source_thread = thread
         record(author, "incident.open", "incident", incident.id, kind=kind, via=via)
     _close_or_reopen(incident)
-    if notify:
-        _notify_list(incident, update, author)
     events.emit(events.opened(incident), incident, update, notify=notify)
     if source_thread is not None:
         events.emit("thread.promoted", incident, update, notify=notify,
@@ -221,8 +217,6 @@ def post_update(incident: Incident, author, status: str, message: str,
     update = _add_update(incident, author, status, message, now())
     incident.status = status
     _relay(incident, update, _close_or_reopen(incident))
-    if notify:
-        _notify_list(incident, update, author)
     events.emit(events.updated(incident, status), incident, update, notify=notify)
     record(author, "incident.update", "incident", incident.id, status=status, via=via)
     queue_publish()
@@ -260,8 +254,6 @@ def reschedule(incident: Incident, author, start: datetime | None, end: datetime
     update = _add_update(incident, author, status, text, now())
     incident.status = status
     _relay(incident, update, _close_or_reopen(incident))
-    if notify:
-        _notify_list(incident, update, author)
     events.emit("maintenance.rescheduled", incident, update, notify=notify,
                 previous_start=previous[0].isoformat() if previous[0] else None,
                 previous_end=previous[1].isoformat() if previous[1] else None)
@@ -329,27 +321,6 @@ def relay_text(update: IncidentUpdate, opening: bool = False) -> str:
     return f"{head}\n\n{update.body_source}"
 
 
-def _notify_list(incident: Incident, update: IncidentUpdate, author) -> None:
-    """Send the update to the Travaux list: staff posting, approved by the admin's action.
-    The mail says what is touched, how, and when, before the update's own words."""
-    thread = incident.source_thread
-    if thread is not None and not can_see_thread(GUEST, thread):
-        thread = None  # a staff-only or hidden report stays out of a public mail
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        subject = f"{kind_label(incident.kind).capitalize()} : {incident.title} " \
-                  f"({status_label(update.status).lower()})"
-        body = render_template(
-            "mail/travaux_notice.md", incident=incident, update=update,
-            status=status_label(update.status), impact=_impact_in_words(incident.impact),
-            services=", ".join(escape_md(s.name) for s in incident.services),
-            window=long_window(incident.window_start, incident.window_end)
-            if incident.is_maintenance and incident.window_start else None,
-            page=absolute(url_for("travaux.incident", incident_id=incident.id)),
-            thread=absolute(url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
-            if thread is not None else None)
-    lists.add_notice("travaux", author, subject, body.strip() + "\n")
-
-
 _IMPACT_WORDS = {
     "none": _l("none, the services keep working normally"),
     "minor": _l("minor, some slowness or short interruptions"),
@@ -358,7 +329,8 @@ _IMPACT_WORDS = {
 }
 
 
-def _impact_in_words(impact: str) -> str:
+def impact_in_words(impact: str) -> str:
+    """An impact as a sentence for mail, in the current language."""
     return str(_IMPACT_WORDS[impact])
 
 

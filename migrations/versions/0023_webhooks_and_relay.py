@@ -1,7 +1,7 @@
 """travaux: webhook endpoints and their delivery log; the social relay's settings and statuses
 
 Revision ID: 7e8a8c6f1d6d
-Revises: 8d3f1a6c2b94
+Revises: 7d3f1a9c2e54
 Create Date: 2026-12-01 16:01:51.612158
 
 """
@@ -13,7 +13,7 @@ import board.types
 
 # revision identifiers, used by Alembic.
 revision = '7e8a8c6f1d6d'
-down_revision = '8d3f1a6c2b94'
+down_revision = '7d3f1a9c2e54'
 branch_labels = None
 depends_on = None
 
