@@ -57,3 +57,47 @@ def test_the_demo_answers_is_it_just_me(app, client, runner):
     assert "Erreur 503 sur mon site WordPress depuis ce matin" in box
     suspect = db.session.scalar(select(SuspectedIncident))
     assert db.session.get(Service, suspect.service_id).slug == "mail"
+
+
+def test_the_demo_answers_calendars_and_webhooks(app, client, runner, monkeypatch):
+    """Issue 13's demo checks beside the mail ones (tests/travaux/test_subscriptions.py): the
+    demo's maintenance is in the calendar; an endpoint an admin registers through the form
+    receives the ongoing incident's next update, signed (checked by the spec's recipe)."""
+    from icalendar import Calendar
+
+    from tests.travaux.receivers import Recorder
+    from tests.travaux.test_webhooks import verify
+
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    calendar = Calendar.from_ical(client.get("/travaux/maintenance.ics").data)
+    planned = db.session.scalars(select(Incident.title).where(
+        Incident.kind == "maintenance", Incident.resolved_at.is_(None))).all()
+    summaries = {str(event["SUMMARY"]) for event in calendar.walk("VEVENT")}
+    assert planned and set(planned) <= summaries
+
+    receiver = Recorder()
+    try:
+        assert client.login("admin@exemple.org", "admin-demo-2026").status_code == 302
+        page = client.form("/admin/webhooks/new", {
+            "url": receiver.url + "/travaux", "description": "Panel client",
+            "event_types": ["incident.updated"], "enabled": "y"})
+        assert page.status_code == 200, page.get_data(as_text=True)[:400]
+        from board.travaux.outbound import WebhookEndpoint
+
+        secret = db.session.scalar(select(WebhookEndpoint.secret))
+        assert secret in page.get_data(as_text=True)  # shown once, to be copied
+        ongoing = db.session.scalar(select(Incident).where(
+            Incident.kind == "incident", Incident.resolved_at.is_(None)))
+        posted = client.form(f"/travaux/incidents/{ongoing.id}/updates", {
+            "status": "identified", "message": "Le disque fautif est remplacé."})
+        assert posted.status_code == 302
+        assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+        [request] = receiver.wait_for(1)
+        assert verify(secret, request.headers, request.body)
+        document = request.json()
+        assert document["type"] == "incident.updated"
+        assert document["data"]["incident"]["id"] == ongoing.id
+        assert document["data"]["update"]["message"] == "Le disque fautif est remplacé."
+    finally:
+        receiver.close()
