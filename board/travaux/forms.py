@@ -69,7 +69,7 @@ class IncidentForm(FlaskForm):
     window_end = DateTimeLocalField(_l("End (Paris time)"), validators=[Optional()],
                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     message = _message()
-    notify = BooleanField(_l("Notify the subscribers of the Travaux list"), default=True)
+    notify = BooleanField(_l("Notify the subscribers by mail"), default=True)
 
 
 class UpdateForm(FlaskForm):
@@ -77,7 +77,7 @@ class UpdateForm(FlaskForm):
     message = _message()
     reopen = BooleanField(_l("Reopen (the incident is closed)"))
     # Ticked by board.js when the status closes the operation; unticked otherwise.
-    notify = BooleanField(_l("Notify the subscribers of the Travaux list"),
+    notify = BooleanField(_l("Notify the subscribers by mail"),
                           description=_l("Recommended for a resolution."))
 
 
@@ -91,7 +91,7 @@ class RescheduleForm(FlaskForm):
     message = TextAreaField(_l("Why (optional)"), validators=[Length(max=MESSAGE_MAX)],
                             description=_l("Markdown. The update already says the old and "
                                            "the new window."))
-    notify = BooleanField(_l("Notify the subscribers"), default=True)
+    notify = BooleanField(_l("Notify the subscribers by mail"), default=True)
 
 
 class LinkForm(FlaskForm):

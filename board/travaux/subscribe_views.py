@@ -77,8 +77,7 @@ def subscribe():
 def _subscribe_incident(incident: Incident):
     form = forms.IncidentSubscribeForm()
     if request.method == "GET":
-        form.email.data = request.args.get("email") or (
-            current_user.email if current_user.is_authenticated else "")
+        form.email.data = current_user.email if current_user.is_authenticated else ""
         form.incident.data = str(incident.id)
     if form.validate_on_submit():
         try:
