@@ -1,7 +1,7 @@
 """A web worker loads what serving pages needs, not what only some commands and writes need:
 Alembic (migrations), the confusables tables (names at registration), markdown-it and bleach
 (rendering at write time) and the French stemmer (search) weigh 25 MB in every worker; on
-SQLite, SQLAlchemy's PostgreSQL dialect 2 MB more."""
+SQLite, SQLAlchemy's PostgreSQL dialect 2 MB more; icalendar (the calendars alone) 80 modules."""
 
 import json
 import os
@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LOADED_LATER = ["alembic", "flask_migrate", "confusable_homoglyphs.confusables", "markdown_it",
-                "bleach", "Stemmer", "sqlalchemy.dialects.postgresql", "psycopg"]
+                "bleach", "Stemmer", "sqlalchemy.dialects.postgresql", "psycopg", "icalendar"]
 SCRIPT = f"""
 import json, sys
 import wsgi

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, vDuration
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -90,6 +89,10 @@ def calendar_name(service: Service | None) -> str:
 
 def build(maintenance, service: Service | None = None) -> bytes:
     """The calendar of these maintenance operations, as bytes (CRLF lines, UTF-8)."""
+    # Imported here: icalendar is 80 modules that a web worker serving pages needs only
+    # for this address (tests/test_worker_memory.py).
+    from icalendar import Calendar, vDuration
+
     calendar = Calendar()
     calendar.add("prodid", "-//Communauté//Travaux//FR")
     calendar.add("version", "2.0")
@@ -114,8 +117,10 @@ def uid(incident: Incident) -> str:
     return f"maintenance-{incident.id}@{host}"
 
 
-def event(incident: Incident) -> Event:
-    """One maintenance as a VEVENT."""
+def event(incident: Incident):
+    """One maintenance as a VEVENT (an icalendar Event)."""
+    from icalendar import Event
+
     cancelled = incident.status == "cancelled"
     page = absolute(url_for("travaux.incident", incident_id=incident.id))
     item = Event()

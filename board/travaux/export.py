@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 from flask import current_app, g
-from icalendar import Calendar, vText, vUri
 from sqlalchemy import select, text
 
 from board.clock import now
@@ -124,6 +123,8 @@ def _feed(path: str, endpoint: str, **kwargs) -> str:
 
 def _calendar(path: str, endpoint: str, **kwargs) -> bytes:
     """A live calendar whose links (the source, each event's page) are the public site's."""
+    from icalendar import Calendar, vText, vUri  # the export's and the calendars' alone
+
     with current_app.test_request_context(path, base_url=current_app.config["BASE_URL"]):
         calendar = Calendar.from_ical(_view(endpoint)(**kwargs).get_data())
     calendar["SOURCE"] = vUri(_public_xml(str(calendar["SOURCE"])), params={"VALUE": "URI"})
