@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask import url_for
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from board.audit import record
 from board.clock import now
@@ -309,7 +309,8 @@ def delivery_log(endpoint: WebhookEndpoint, limit: int = 50) -> list[WebhookDeli
 
 def pending_count(endpoint: WebhookEndpoint) -> int:
     """Events still waiting (or being retried) for `endpoint`."""
-    rows = db.session.scalars(select(OutboxMessage.payload).where(
+    # Counted by the database (JSON path on both engines), not by reading every payload.
+    return db.session.scalar(select(func.count(OutboxMessage.id)).where(
         OutboxMessage.kind == WEBHOOK, OutboxMessage.sent_at.is_(None),
-        OutboxMessage.failed_at.is_(None)))
-    return sum(1 for payload in rows if payload.get("endpoint_id") == endpoint.id)
+        OutboxMessage.failed_at.is_(None),
+        OutboxMessage.payload["endpoint_id"].as_integer() == endpoint.id)) or 0

@@ -396,3 +396,17 @@ def test_a_promoted_report_only_staff_may_see_goes_only_to_staff_only_endpoints(
         thread = request.json()["data"]["thread"]
         assert thread["id"] == report.id and thread["url"].endswith(f"/threads/{report.id}/"
                                                                     f"{report.slug}")
+
+
+def test_the_endpoint_page_counts_its_own_waiting_events(app, client, login_as, receiver):
+    """Two endpoints, both down: each page counts the events still waiting for it alone."""
+    receiver.answers = [(500, 0.0)] * 10
+    first, second = endpoint(receiver.url + "/a"), endpoint(receiver.url + "/b",
+                                                            types=["incident.opened"])
+    incident = make_incident()
+    post_update(incident, incident.author, "identified")
+    deliver()  # every attempt fails: the rows stay pending
+    assert webhooks.pending_count(first) == 2 and webhooks.pending_count(second) == 1
+    login_as("admin")
+    page = client.get(f"/admin/webhooks/{first.id}").get_data(as_text=True)
+    assert "2 événements en attente" in page
