@@ -38,3 +38,10 @@ def test_an_unknown_kind_is_refused(app):
     member = make_user()
     with pytest.raises(ValueError):
         notify(member, "gossip")
+
+
+def test_a_profile_address_reads_well_and_finds_the_member_by_id(app):
+    from board.forum.members import profile_path
+
+    member = make_user(name="Élodie Martin")
+    assert profile_path(member) == f"/members/{member.id}-elodie-martin"
