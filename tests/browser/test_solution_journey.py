@@ -5,6 +5,7 @@ and marks the board read."""
 
 from board.extensions import db
 from board.forum import services as forum
+from tests.browser.conftest import screenshot
 from tests.browser.test_account_security import log_in
 from tests.factories import make_board, make_thread, make_user
 
@@ -56,11 +57,9 @@ def test_mark_a_solution_and_see_it_in_the_board(live_server, browser, page):
         nadia.get_by_role("button", name="Tout marquer comme lu").click()
         assert "marqués comme lus" in nadia.locator(".flashes").inner_text()
         assert nadia.locator(".badge-new, .unread-link").count() == 0
+        nadia.goto(live_server + "/")
+        nadia.get_by_role("button", name="Tout marquer comme lu").click()
+        assert "Tous les sujets sont marqués comme lus" in nadia.locator(".flashes").inner_text()
+        screenshot(nadia, "unread-index")
     finally:
         other.close()
-
-
-def screenshot(page, name):
-    from tests.browser.conftest import screenshot as save
-
-    return save(page, name)
