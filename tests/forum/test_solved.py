@@ -43,6 +43,9 @@ def solution_of(thread) -> int | None:
 
 def test_the_author_marks_a_reply_and_everyone_sees_it(client, help_thread):
     thread, wrong, right, (alice, bea, carl) = help_thread
+    # A guest's pages before: cached, they must not stay so.
+    assert "solution-box" not in thread_html(client, thread)
+    assert "badge-solved" not in client.get("/boards/entraide").get_data(as_text=True)
     client.login(alice.email)
     html = thread_html(client, thread)
     assert html.count("Marquer comme la solution") == 2  # each reply, not the question
@@ -143,6 +146,8 @@ def test_the_board_admin_form_sets_a_help_board(client):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_feeds_say_solved(client, help_thread, fmt):
     thread, wrong, right, (alice, bea, carl) = help_thread
+    before = read(client, "/boards/entraide/feed", fmt)
+    assert before.entry(f"thread-{thread.id}").title == "Certificat expiré"
     client.login(alice.email)
     client.form(f"/posts/{right.id}/solution")
     client.logout()
