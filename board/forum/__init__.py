@@ -3,11 +3,23 @@
 
 def init_app(app) -> None:
     """The forum's pages and feeds, and the digest mail of watched threads."""
-    from board.forum import feeds, notifications, services, stamps, views
+    from board.forum import (
+        feeds,
+        notifications,
+        reading_views,
+        services,
+        solution_views,
+        solutions,
+        stamps,
+        views,
+    )
     from board.outbox.services import add_handler
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
     stamps.register()
     notifications.init_app(app)
+    app.register_blueprint(reading_views.bp)
+    app.register_blueprint(solution_views.bp)
+    app.jinja_env.globals["can_mark_solution"] = solutions.can_mark_solution
     add_handler(app, "watch_digest", services.send_digest, domain="forum")
