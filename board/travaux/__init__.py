@@ -21,6 +21,7 @@ def init_app(app) -> None:
         spikes,
         stamps,
         subscriptions,
+        template_views,
         views,
     )
 
@@ -36,6 +37,7 @@ def init_app(app) -> None:
     mine_views.init_app(app)  # my services: the account's section, the pages' order
     moderation.init_app(app)
     subscriptions.init_app(app)
+    template_views.init_app(app)  # incident templates: their pages, the forms' list
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
