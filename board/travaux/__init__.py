@@ -17,6 +17,7 @@ def init_app(app) -> None:
         mine_views,
         moderation,
         page_parts,
+        report_views,
         services,
         spikes,
         stamps,
@@ -38,6 +39,7 @@ def init_app(app) -> None:
     moderation.init_app(app)
     subscriptions.init_app(app)
     template_views.init_app(app)  # incident templates: their pages, the forms' list
+    report_views.init_app(app)  # what incidents cost: the page's staff panel, /admin/reports
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
