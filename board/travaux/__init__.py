@@ -14,6 +14,7 @@ def init_app(app) -> None:
         cli,
         export,
         feeds,
+        history,
         mine_views,
         moderation,
         page_parts,
@@ -29,6 +30,7 @@ def init_app(app) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(history.bp)
     app.register_blueprint(api.bp)
     _init_outbound(app)
     stamps.register()

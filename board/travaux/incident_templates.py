@@ -27,7 +27,7 @@ incident_template_services = Table(
 )
 
 
-class IncidentTemplate(db.Model):
+class IncidentTemplate(db.Model):  # type: ignore[name-defined]  # db.Model: no type for mypy
     __tablename__ = "incident_templates"
 
     id: Mapped[int] = mapped_column(primary_key=True)

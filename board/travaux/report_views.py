@@ -52,11 +52,9 @@ def month_rows(year: int, month: int) -> tuple[list[Row], Row, list[Cost]]:
     each = list(costs(incidents, current_user).values())
     by_service: dict[int | None, Row] = {}
     for cost in each:
-        for service in cost.incident.services or [None]:
-            key = service.id if service else None
-            if key not in by_service:
-                by_service[key] = Row(service.name if service else _("No service"))
-            by_service[key].costs.append(cost)
+        named: list[tuple[int | None, str]] = [(s.id, s.name) for s in cost.incident.services]
+        for key, name in named or [(None, _("No service"))]:
+            by_service.setdefault(key, Row(name)).costs.append(cost)
     rows = sorted(by_service.values(), key=lambda row: (-row.incidents, row.name))
     return rows, Row(_("Every service"), each), each
 
