@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from board.formfields import CheckboxesField, one_line
+from board.travaux.forms import _impact as impact_field  # the incident form's own choices
 from board.travaux.incident_templates import MESSAGE_MAX, NAME_MAX, TITLE_MAX
 
 
@@ -19,10 +20,7 @@ class TemplateForm(FlaskForm):
                         validators=[Optional(), Length(max=TITLE_MAX)],
                         description=_l("Empty: the form keeps its own (the report's title "
                                        "when promoting)."))
-    impact = SelectField(_l("Impact"), choices=[
-        SelectChoice("none", _l("No impact")), SelectChoice("minor", _l("Minor")),
-        SelectChoice("major", _l("Major")), SelectChoice("critical", _l("Critical"))],
-        default="minor")
+    impact = impact_field()
     status = SelectField(_l("Status"), choices=[
         SelectChoice("", _l("None (the form's own)")),
         SelectChoice("investigating", _l("Investigating")),

@@ -54,7 +54,8 @@ def test_the_history_filters_and_keeps_them_when_paging(app, live_server, page, 
 
 
 def test_an_admin_declares_an_incident_from_a_template(app, live_server, page):
-    web, mail = make_service("web", "Hébergement web"), make_service("mail", "Messagerie")
+    make_service("web", "Hébergement web")
+    mail = make_service("mail", "Messagerie")
     admin = make_user(role="admin")
     save_template(None, admin, name="Panne messagerie", title="Messagerie : réception coupée",
                   message="Nous **enquêtons** sur la réception des mails.",
