@@ -216,3 +216,31 @@ def test_the_api_update_takes_a_template(client, token, mail):
     missing = client.post(f"/api/v1/incidents/{incident.id}/updates", headers=bearer(token),
                           json={"template": "Nope"})
     assert missing.status_code == 422 and missing.json["error"] == "unknown_template"
+
+
+def test_two_admins_saving_one_name_at_once_make_one_template(app):
+    """On PostgreSQL, with real connections: the unique name decides, the other is told."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("real concurrent writers need PostgreSQL")
+    from board.accounts.models import User
+    from board.travaux.incident_templates import TemplateError
+    from tests.concurrency import run_together
+
+    admin_ids = [make_user(role="admin").id for _ in range(4)]
+    db.session.commit()
+
+    def save(n):
+        try:
+            save_template(None, db.session.get(User, admin_ids[n]), name="Panne DNS",
+                          title=f"Version {n}", message="", status="", impact="minor",
+                          services=[])
+        except TemplateError as error:
+            return str(error)
+        return "saved"
+
+    results = run_together(app, 4, save)
+    assert sorted(results) == ["name-taken"] * 3 + ["saved"]
+    db.session.rollback()
+    assert len(db.session.scalars(select(IncidentTemplate)).all()) == 1
+    assert len(db.session.scalars(select(AuditLog).where(
+        AuditLog.action == "template.create")).all()) == 1
