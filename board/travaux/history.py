@@ -34,6 +34,10 @@ class Filters:
     impact: str = ""
     month: tuple[int, int] | None = None
 
+    @property
+    def month_label(self) -> str:
+        return months.label(*self.month) if self.month else ""
+
     def args(self) -> dict:
         """The filters as the address carries them (for the pagination's links)."""
         values = {"service": self.service.slug if self.service else None,

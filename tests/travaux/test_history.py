@@ -193,3 +193,15 @@ def test_the_export_has_a_page_per_month_and_an_index(app, client, tmp_path):
     assert "Ce mois-ci" in current and "Il y a deux mois" not in current
     status = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert 'href="history/index.html"' in status
+
+
+def test_one_month_alone(client):
+    admin = make_user(role="admin")
+    opened_at(datetime(2026, 3, 30, 21, 30, tzinfo=UTC), author=admin, title="Fin mars")
+    # 22:30 UTC on 31 March is 00:30 on 1 April in Paris (summer time).
+    opened_at(datetime(2026, 3, 31, 22, 30, tzinfo=UTC), author=admin, title="Premier avril")
+    titles, _links, page = read(client, "/travaux/history?month=2026-03")
+    assert titles == ["Fin mars"]
+    assert "<h1>Historique · Mars 2026</h1>" in page
+    assert read(client, "/travaux/history?month=2026-04")[0] == ["Premier avril"]
+    assert len(read(client, "/travaux/history?month=2026-99")[0]) == 2  # no filter
