@@ -119,6 +119,8 @@ def test_an_unknown_template_says_so_and_leaves_the_form_empty(client, login_as,
     assert response.status_code == 200
     assert "Il n’y a pas de modèle nommé « Nope »." in page
     assert field_value(page, "title") == ""
+    page = client.get("/travaux/incidents/new?template=%3Cb%3Ex%3C/b%3E").get_data(as_text=True)
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
 
 
 def test_the_promotion_form_starts_from_a_template(client, login_as, outage):
