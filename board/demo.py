@@ -16,6 +16,7 @@ from board.forum.models import Board, Post, Thread
 from board.markup import excerpt, render
 from board.travaux import services as travaux
 from board.travaux import spikes
+from board.travaux.incident_templates import save_template
 from board.travaux.models import Service
 from board.travaux.subscription_models import ACTIVE, TravauxSubscription
 from board.urls import site_context
@@ -273,6 +274,20 @@ def _load_travaux(admin, members):
         message="Mise à jour de sécurité de MySQL. Chaque base sera indisponible moins de "
                 "5 minutes pendant la fenêtre.")
     _example_subscriptions(admin, services, members)
+    _example_templates(admin, services)
+
+
+def _example_templates(admin, services) -> None:
+    """Two incident templates for the forms' "Start from a template" and the API."""
+    save_template(None, admin, name="Panne de la messagerie",
+                  title="Messagerie : réception des mails interrompue", impact="major",
+                  status="investigating", services=[services["mail"]],
+                  message="Les mails entrants n'arrivent plus dans les boîtes. Nous "
+                          "enquêtons ; aucun mail n'est perdu, ils attendent dans la file.")
+    save_template(None, admin, name="Résolu : retour à la normale", title="", impact="minor",
+                  status="resolved", services=[],
+                  message="Le service fonctionne de nouveau normalement. Merci de votre "
+                          "patience ; dites-le-nous sur le forum si le problème persiste.")
 
 
 def _example_subscriptions(admin, services, members) -> None:

@@ -98,6 +98,12 @@ ACTIONS = {
     "webhook.test": (_l("Webhook test event sent"),
                      _l("%(actor)s sent a test event to the webhook endpoint %(target)s")),
     "relay.update": (_l("Social relay changed"), _l("%(actor)s changed the social relay")),
+    "template.create": (_l("Incident template created"),
+                        _l("%(actor)s created the incident template %(target)s")),
+    "template.update": (_l("Incident template changed"),
+                        _l("%(actor)s changed the incident template %(target)s")),
+    "template.delete": (_l("Incident template deleted"),
+                        _l("%(actor)s deleted the incident template %(target)s")),
 }
 # A code recorded by code newer than this table: still a sentence, with the code shown.
 UNKNOWN = _l("%(actor)s: %(action)s on %(target)s")

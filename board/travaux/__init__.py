@@ -14,19 +14,23 @@ def init_app(app) -> None:
         cli,
         export,
         feeds,
+        history,
         mine_views,
         moderation,
         page_parts,
+        report_views,
         services,
         spikes,
         stamps,
         subscriptions,
+        template_views,
         views,
     )
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(history.bp)
     app.register_blueprint(api.bp)
     _init_outbound(app)
     stamps.register()
@@ -36,6 +40,8 @@ def init_app(app) -> None:
     mine_views.init_app(app)  # my services: the account's section, the pages' order
     moderation.init_app(app)
     subscriptions.init_app(app)
+    template_views.init_app(app)  # incident templates: their pages, the forms' list
+    report_views.init_app(app)  # what incidents cost: the page's staff panel, /admin/reports
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
