@@ -119,15 +119,21 @@ def changes(old: str, new: str) -> list[tuple[str, str]]:
 
 
 def _word_changes(old: str, new: str) -> list[tuple[str, str]]:
+    """Word by word; a lone space between two changes joins them ("une heure" became "deux
+    heures", rather than two changes)."""
     old_words, new_words = _TOKENS.findall(old), _TOKENS.findall(new)
-    matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
-    pieces = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    opcodes = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False).get_opcodes()
+    pieces: list[tuple[str, str]] = []
+    removed = added = ""
+    for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
         before, after = "".join(old_words[i1:i2]), "".join(new_words[j1:j2])
-        if op == "equal":
+        if op == "equal" and not (before.isspace() and 0 < index < len(opcodes) - 1):
+            pieces.extend(p for p in (("removed", removed), ("added", added)) if p[1])
+            removed = added = ""
             pieces.append(("same", before))
         else:
-            pieces.extend(p for p in (("removed", before), ("added", after)) if p[1])
+            removed, added = removed + before, added + after
+    pieces.extend(p for p in (("removed", removed), ("added", added)) if p[1])
     return pieces
 
 

@@ -156,7 +156,7 @@ def test_who_reads_the_revisions(client, app, edited, viewer, public, monkeypatc
         html = response.get_data(as_text=True)
         # The earlier text ("Reply 1") and the change never reach whoever may not read them.
         assert ("Reply" in html) == expected
-        assert ("<ins>Texte</ins>" in html) == expected
+        assert ("<ins>Texte corrigé</ins>" in html) == expected
         # And the post's "edited" links to them only when they may follow it.
         page = client.get(f"/threads/{post.thread_id}", follow_redirects=True).get_data(
             as_text=True)
