@@ -178,3 +178,17 @@ def test_the_thread_page_costs_one_query_for_the_draft(client, login_as):
     save_draft(member, "Un brouillon", thread=thread)
     assert (queries_for(client, f"/threads/{thread.id}/{thread.slug}")
             == queries_for(client, f"/threads/{other.id}/{other.slug}"))
+
+
+def test_the_demo_has_a_draft_waiting_and_an_edited_report(client, runner):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    thread = db.session.scalar(select(Thread).where(Thread.title.startswith("Erreur 503")))
+    client.login("membre1@exemple.org", "membre-demo-2026")
+    page = client.get(f"/threads/{thread.id}/{thread.slug}").get_data(as_text=True)
+    assert textarea(page).strip().startswith("Même chose chez moi depuis 8 h")
+    client.logout()
+    client.login("moderation@exemple.org", "modo-demo-2026")
+    page = client.get(f"/threads/{thread.id}/{thread.slug}").get_data(as_text=True)
+    assert f'href="/posts/{thread.first_post_id}/revisions"' in page
+    history = client.get(f"/posts/{thread.first_post_id}/revisions").get_data(as_text=True)
+    assert "<del>203.0.113.42</del>" in history and "Version d’origine" in history
