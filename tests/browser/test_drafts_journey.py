@@ -53,6 +53,12 @@ def test_preview_a_reply_leave_and_come_back_to_the_draft(live_server, page):
     page.get_by_label("Message").press("Control+End")
     page.get_by_label("Message").type(" Et ce matin aussi.")
     page.get_by_role("link", name="Forums").first.click()
+    page.locator("h1").wait_for()
+    # The beacon travels on its own: wait for the server to have it (not for a set time).
+    for _ in range(100):
+        if [d.body for d in drafts() if d.body.endswith("Et ce matin aussi.")]:
+            break
+        page.wait_for_timeout(50)
     page.goto(address)
     assert page.get_by_label("Message").input_value().endswith("Et ce matin aussi.")
 

@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from board.accounts.models import User
 from board.extensions import db
 from board.forum.drafts import Draft, save_draft
 from board.forum.forms import BODY_MAX
 from board.forum.models import Thread
+from tests.concurrency import run_together
 from tests.factories import make_board, make_thread, make_user
 
 
@@ -192,3 +194,22 @@ def test_the_demo_has_a_draft_waiting_and_an_edited_report(client, runner):
     assert f'href="/posts/{thread.first_post_id}/revisions"' in page
     history = client.get(f"/posts/{thread.first_post_id}/revisions").get_data(as_text=True)
     assert "<del>203.0.113.42</del>" in history and "Version d’origine" in history
+
+
+def test_saves_at_once_end_as_one_draft(app):
+    # A keystroke's save and the page's farewell beacon, both at once, many times: one row.
+    # PostgreSQL only: SQLite writers take turns (one database lock).
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers")
+    member_id, thread_id = make_user().id, make_thread().id
+    db.session.commit()
+
+    def save(n):
+        user, thread = db.session.get(User, member_id), db.session.get(Thread, thread_id)
+        for i in range(10):
+            save_draft(user, f"Version {n}.{i}", thread=thread)
+
+    run_together(app, 8, save)
+    db.session.expire_all()
+    rows = db.session.scalars(select(Draft).where(Draft.user_id == member_id)).all()
+    assert len(rows) == 1 and rows[0].body.endswith(".9")
