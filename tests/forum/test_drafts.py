@@ -134,11 +134,13 @@ def test_saving_drafts_is_rate_limited(client, login_as):
     assert codes == [200] * 60 + [429]
 
 
-def test_a_draft_needs_the_csrf_token(client, login_as):
+def test_a_draft_needs_the_csrf_token_and_clean_text(client, login_as):
     member = login_as()
     thread = make_thread()
     assert client.post(f"/drafts/threads/{thread.id}", data={"body": "x"}).status_code == 400
     assert client.post(f"/drafts/threads/{thread.id}/delete").status_code == 400
+    # A NUL byte (PostgreSQL text holds none) is refused before it reaches the database.
+    assert client.form(f"/drafts/threads/{thread.id}", {"body": "a\x00b"}).status_code == 400
     assert drafts_of(member) == []
 
 
