@@ -50,8 +50,12 @@ document.querySelectorAll("[data-drafts]").forEach((tools) => {
     clearTimeout(timer);
     timer = setTimeout(save, 1500);
   };
-  body.addEventListener("input", later);
-  if (title) title.addEventListener("input", later);
+  // "change" too: text put in by another script (a quote) without an input event.
+  for (const field of [body, title]) {
+    if (!field) continue;
+    field.addEventListener("input", later);
+    field.addEventListener("change", later);
+  }
   if (saved === null && body.value.trim()) later();
 
   // Leaving the page (another link, the tab closed, the phone locked): what was typed since
