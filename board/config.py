@@ -128,6 +128,9 @@ def load(instance_path: str) -> dict:
         # The social relay's account; both set, they take precedence over /admin/relay.
         "MASTODON_URL": os.environ.get("MASTODON_URL", ""),
         "MASTODON_TOKEN": os.environ.get("MASTODON_TOKEN", ""),
+        # Earlier versions of an edited post: its author and staff always read them; set,
+        # everyone who may read the post does too.
+        "REVISIONS_PUBLIC": os.environ.get("REVISIONS_PUBLIC", "") in ("1", "true", "yes", "on"),
         "THREADS_PER_PAGE": 30,
         "POSTS_PER_PAGE": 20,
     }

@@ -10,7 +10,7 @@ from board.accounts import services as accounts
 from board.accounts.models import User
 from board.clock import now, travel
 from board.extensions import db, refresh_statistics
-from board.forum import reading, solutions
+from board.forum import drafts, reading, solutions
 from board.forum import services as forum
 from board.forum.models import Board, Post, Thread
 from board.markup import excerpt, render
@@ -181,6 +181,7 @@ def demo(if_empty: bool):
                                 excerpt=excerpt(body_html), official=official,
                                 created_at=opened + timedelta(minutes=37 * offset)))
     forum.recount_all()
+    _edits_and_a_draft(moderator, members)
     with site_context():
         _load_travaux(admin, members)
         _solved_and_unread(members)
@@ -206,6 +207,22 @@ def _solved_and_unread(members) -> None:
         posts = db.session.scalars(select(Post.id).where(Post.thread_id == thread.id)
                                    .order_by(Post.id)).all()
         reading.mark_read(reader, thread, posts[read - 1])
+
+
+def _edits_and_a_draft(moderator, members) -> None:
+    """The 503 report edited twice (its author adds what they found, a moderator masks an
+    address), so that its "modifié" opens two versions; and membre1's reply to it, begun and
+    left as a draft, waiting in the form when they log in."""
+    thread = db.session.scalar(select(Thread).where(Thread.title.startswith("Erreur 503")))
+    first = db.session.get(Post, thread.first_post_id)
+    author = first.author
+    forum.edit_post(first, author, first.body_source + "\n\n**Mise à jour** : l'erreur "
+                    "revient surtout quand le cache de l'extension est vidé (adresse IP "
+                    "vue dans les journaux : 203.0.113.42).")
+    forum.edit_post(first, moderator, first.body_source.replace(
+        "203.0.113.42", "[adresse masquée par la modération]"))
+    drafts.save_draft(members[0], "Même chose chez moi depuis 8 h, sur un WordPress 6.5 "
+                      "avec le même hébergement. Je regarde les journaux et je", thread=thread)
 
 
 def _burst_on_mail(mail: Service, members) -> None:

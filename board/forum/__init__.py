@@ -12,6 +12,7 @@ def init_app(app) -> None:
         solutions,
         stamps,
         views,
+        writing,
     )
     from board.outbox.services import add_handler
 
@@ -22,4 +23,5 @@ def init_app(app) -> None:
     app.register_blueprint(reading_views.bp)
     app.register_blueprint(solution_views.bp)
     app.jinja_env.globals["can_mark_solution"] = solutions.can_mark_solution
+    writing.init_app(app)
     add_handler(app, "watch_digest", services.send_digest, domain="forum")

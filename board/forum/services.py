@@ -22,7 +22,9 @@ from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.forum import reading
+from board.forum.drafts import drop_draft
 from board.forum.models import PUBLIC, Affected, Board, Post, Thread, Watch
+from board.forum.revisions import add_revision
 from board.markup import escape_md, excerpt, render
 from board.outbox.services import queue, queue_mail
 from board.permissions import has_role, is_admin, is_staff
@@ -114,6 +116,7 @@ def open_thread(board: Board, author, title: str, body: str, official: bool = Fa
     watches it. Commits."""
     thread = add_thread(board, author, title, body, official=official and is_staff(author),
                         service_id=service_id)
+    drop_draft(author, board=board)
     db.session.commit()
     return thread
 
@@ -142,6 +145,7 @@ def reply(thread: Thread, author, body: str, official: bool = False) -> Post:
         raise ForumError("locked")
     post = add_post(thread, author, body, official=official and is_staff(author))
     _watch(thread, author)
+    drop_draft(author, thread=thread)
     db.session.commit()
     return post
 
@@ -285,7 +289,9 @@ def first_post_id(thread: Thread) -> int | None:
 
 def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
     """Replace a post's text (and the thread's title, for a first post); marked as edited,
-    and in the audit log when the editor is not the author. Commits."""
+    and in the audit log when the editor is not the author; the text it replaces is kept
+    (board/forum/revisions.py). Commits."""
+    add_revision(post, editor, body, title)
     for name, value in _body(body).items():
         setattr(post, name, value)
     post.edited_at = post.thread.changed_at = post.thread.board.changed_at = now()
