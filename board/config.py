@@ -128,6 +128,8 @@ def load(instance_path: str) -> dict:
         # The social relay's account; both set, they take precedence over /admin/relay.
         "MASTODON_URL": os.environ.get("MASTODON_URL", ""),
         "MASTODON_TOKEN": os.environ.get("MASTODON_TOKEN", ""),
+        # Flags from this many distinct members hide a post until staff decide (0: never).
+        "FLAG_HIDE_THRESHOLD": int(os.environ.get("FLAG_HIDE_THRESHOLD", "3")),
         "THREADS_PER_PAGE": 30,
         "POSTS_PER_PAGE": 20,
     }

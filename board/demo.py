@@ -10,6 +10,7 @@ from board.accounts import services as accounts
 from board.accounts.models import User
 from board.clock import now, travel
 from board.extensions import db, refresh_statistics
+from board.forum import flags, profiles
 from board.forum import services as forum
 from board.forum.models import Board, Post, Thread
 from board.markup import excerpt, render
@@ -179,11 +180,28 @@ def demo(if_empty: bool):
                                 excerpt=excerpt(body_html), official=official,
                                 created_at=opened + timedelta(minutes=37 * offset)))
     forum.recount_all()
+    _profiles_and_flags(members)
     with site_context():
         _load_travaux(admin, members)
     refresh_statistics()
     click.echo("Demo data loaded.")
     _print_logins()
+
+
+def _profiles_and_flags(members) -> None:
+    """Two bios, and flagged replies waiting in /moderation/queue: an advert three members
+    flagged (hidden until staff decide), an off-topic reply one member flagged."""
+    profiles.set_bio(members[0], "Webmestre d'une petite association, cliente depuis 2015. "
+                                 "Je réponds volontiers sur **WordPress** et les certificats.")
+    profiles.set_bio(members[1], "Développeur, j'héberge une dizaine de sites ici.")
+    thread = db.session.scalar(select(Thread).where(Thread.slug.like("limite-de-memoire%")))
+    advert = forum.reply(thread, members[10], "Passez chez SuperHebergeur : -70 % la première "
+                                              "année avec le code PROMO70 !")
+    for member in members[2:5]:
+        flags.flag_post(advert, member, "spam")
+    aside = forum.reply(thread, members[11], "Quelqu'un a vu le match hier soir ?")
+    flags.flag_post(aside, members[5], "off_topic")
+    flags.flag_post(aside, members[6], "other", "Rien à voir avec la question posée.")
 
 
 def _burst_on_mail(mail: Service, members) -> None:

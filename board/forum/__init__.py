@@ -2,12 +2,15 @@
 
 
 def init_app(app) -> None:
-    """The forum's pages and feeds, and the digest mail of watched threads."""
-    from board.forum import feeds, notifications, services, stamps, views
+    """The forum's pages and feeds, members' profiles, flags and their queue, and the
+    digest mail of watched threads."""
+    from board.forum import feeds, flag_views, members, notifications, services, stamps, views
     from board.outbox.services import add_handler
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
     stamps.register()
     notifications.init_app(app)
+    members.init_app(app)
+    flag_views.init_app(app)
     add_handler(app, "watch_digest", services.send_digest, domain="forum")
