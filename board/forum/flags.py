@@ -78,11 +78,12 @@ def hidden_by_flags(post: Post) -> bool:
 
 
 def _lock(post: Post) -> None:
-    # FOR NO KEY UPDATE: adding a flag holds a KEY SHARE lock on its post, which FOR UPDATE
-    # would wait for. SQLite has no row locks and needs none: its writers take turns.
+    """Lock the post's row until commit and read it afresh (whether another flag has just
+    hidden it). FOR NO KEY UPDATE: adding a flag holds a KEY SHARE lock on its post, which
+    FOR UPDATE would wait for. SQLite has no row locks and needs none: writers take turns."""
     db.session.flush()
-    db.session.execute(select(Post.id).where(Post.id == post.id)
-                       .with_for_update(key_share=True))
+    db.session.execute(select(Post).where(Post.id == post.id).with_for_update(key_share=True)
+                       .execution_options(populate_existing=True)).scalar_one()
 
 
 def _open(post_id: int):
