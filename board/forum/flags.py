@@ -114,7 +114,9 @@ def flag_post(post: Post, member: User, reason: str, note: str = "") -> bool:
         raise FlagError("again") from None
     count = db.session.scalar(select(func.count()).select_from(_open(post.id).subquery()))
     threshold = current_app.config["FLAG_HIDE_THRESHOLD"]
-    hide = threshold > 0 and count >= threshold and guest_restriction(post) != "hidden"
+    # Crossed once: a post staff showed again while its flags wait is not hidden again by
+    # one more flag (their decision stands until they close the flags).
+    hide = threshold > 0 and count == threshold and guest_restriction(post) != "hidden"
     if hide:
         add_hiding(post, None)
         record(None, "flag.auto_hide", "post", post.id, thread=post.thread_id, flags=count)

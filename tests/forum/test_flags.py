@@ -10,8 +10,12 @@ from board.forum import flags
 from board.forum import services as forum
 from board.forum.flags import Flag
 from board.forum.models import Board, Post, Thread
-from board.outbox.models import OutboxMessage
+from board.outbox.services import deliver_due
 from tests.factories import make_board, make_thread, make_user
+from tests.outbox import conftest as outbox_fixtures
+
+_smtp_server = outbox_fixtures._smtp_server
+smtp_server = outbox_fixtures.smtp_server
 
 
 def text(response) -> str:
@@ -165,7 +169,7 @@ def test_keeping_a_post_hidden_by_flags_shows_it_again(client, login_as):
         flags.flag_post(db.session.get(Post, post.id), flaggers[0], "spam")
 
 
-def test_warning_the_author_mails_them_through_the_outbox(client, login_as):
+def test_warning_the_author_mails_them_through_the_outbox(client, login_as, smtp_server):
     author = make_user(name="Auteur Averti", email="auteur@example.org", locale="fr")
     post = a_reply(author=author, body="Un message limite")
     flags.flag_post(post, make_user(), "abuse")
@@ -173,17 +177,30 @@ def test_warning_the_author_mails_them_through_the_outbox(client, login_as):
     response = client.form(f"/moderation/queue/{post.id}/warn",
                            {"message": "Merci de rester courtois."})
     assert response.status_code == 302
-    mail = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "mail"))
-    assert mail.payload["to"] == "auteur@example.org"
-    assert "Merci de rester courtois." in mail.payload["text"]
-    assert "Un message limite" in mail.payload["text"]
-    assert f"/posts/{post.id}" in mail.payload["text"]
+    assert smtp_server.messages == []  # nothing leaves from inside the request
+    deliver_due()
+    [mail] = smtp_server.messages
+    assert mail["To"].addresses[0].addr_spec == "auteur@example.org"
+    assert "Question sur PHP" in mail["Subject"]
+    body = mail.get_body(("plain",)).get_content()
+    assert "Merci de rester courtois." in body and "Un message limite" in body
+    assert f"http://board.test/posts/{post.id}" in body
     assert open_flags(post.id) == 1  # still waiting for the decision
     assert "Auteur averti" in text(client.get("/moderation/queue"))
     assert db.session.scalar(select(AuditLog.action)) == "flag.warn"
     empty = client.form(f"/moderation/queue/{post.id}/warn", {"message": ""})
     assert empty.status_code == 302
     assert "Veuillez écrire un message." in text(client.get("/moderation/queue"))
+
+
+def test_a_post_staff_showed_again_is_not_hidden_again_by_one_more_flag(client, login_as):
+    post = a_reply()
+    for member in [make_user() for _ in range(3)]:
+        flags.flag_post(db.session.get(Post, post.id), member, "spam")
+    forum.unhide_post(db.session.get(Post, post.id), make_user(role="moderator"))
+    assert flags.flag_post(db.session.get(Post, post.id), make_user(), "spam") is False
+    assert client.get(f"/posts/{post.id}").status_code == 302
+    assert open_flags(post.id) == 4  # still in the queue, for a decision
 
 
 @pytest.mark.parametrize("path", ["/moderation/queue", "/moderation/queue/1/hide",
