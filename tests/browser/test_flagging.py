@@ -64,3 +64,20 @@ def test_a_member_flags_a_post_and_a_moderator_hides_it_from_the_queue(live_serv
     assert page.locator("h1").inner_text() == "Vendeur de montres"
     assert "Historique de modération" in page.locator("main").inner_text()
     screenshot(page, "flag-04-profile-for-staff")
+
+
+def test_a_member_writes_a_bio_and_reads_their_profile(live_server, page):
+    member = make_user(name="Élodie R.")
+    make_thread(author=member, title="Certificat non renouvelé")
+    log_in(page, live_server, member.email)
+    page.goto(live_server + "/account")
+    page.get_by_label("À propos de moi").fill("Webmestre, j'aime **WordPress**.")
+    screenshot(page, "profile-01-account-bio")
+    page.locator(".bio-section").get_by_role("button", name="Enregistrer").click()
+    assert "présentation est enregistrée" in page.locator(".flashes").inner_text()
+    page.get_by_role("link", name="Voir mon profil").click()
+    assert page.locator(".profile-bio strong").inner_text() == "WordPress"
+    assert page.get_by_role("img", name="Avatar de Élodie R.").count() == 1
+    assert "Certificat non renouvelé" in page.locator("main").inner_text()
+    assert "Pour l’équipe" not in page.locator("main").inner_text()
+    screenshot(page, "profile-02-own-profile")
