@@ -131,6 +131,8 @@ def load(instance_path: str) -> dict:
         # Earlier versions of an edited post: its author and staff always read them; set,
         # everyone who may read the post does too.
         "REVISIONS_PUBLIC": os.environ.get("REVISIONS_PUBLIC", "") in ("1", "true", "yes", "on"),
+        # Flags from this many distinct members hide a post until staff decide (0: never).
+        "FLAG_HIDE_THRESHOLD": int(os.environ.get("FLAG_HIDE_THRESHOLD", "3")),
         "THREADS_PER_PAGE": 30,
         "POSTS_PER_PAGE": 20,
     }

@@ -10,7 +10,7 @@ from board.accounts import services as accounts
 from board.accounts.models import User
 from board.clock import now, travel
 from board.extensions import db, refresh_statistics
-from board.forum import drafts, reading, solutions
+from board.forum import drafts, flags, profiles, reading, solutions
 from board.forum import services as forum
 from board.forum.models import Board, Post, Thread
 from board.markup import excerpt, render
@@ -182,6 +182,7 @@ def demo(if_empty: bool):
                                 created_at=opened + timedelta(minutes=37 * offset)))
     forum.recount_all()
     _edits_and_a_draft(moderator, members)
+    _profiles_and_flags(members)
     with site_context():
         _load_travaux(admin, members)
         _solved_and_unread(members)
@@ -223,6 +224,22 @@ def _edits_and_a_draft(moderator, members) -> None:
         "203.0.113.42", "[adresse masquée par la modération]"))
     drafts.save_draft(members[0], "Même chose chez moi depuis 8 h, sur un WordPress 6.5 "
                       "avec le même hébergement. Je regarde les journaux et je", thread=thread)
+
+
+def _profiles_and_flags(members) -> None:
+    """Two bios, and flagged replies waiting in /moderation/queue: an advert three members
+    flagged (hidden until staff decide), an off-topic reply one member flagged."""
+    profiles.set_bio(members[0], "Webmestre d'une petite association, cliente depuis 2015. "
+                                 "Je réponds volontiers sur **WordPress** et les certificats.")
+    profiles.set_bio(members[1], "Développeur, j'héberge une dizaine de sites ici.")
+    thread = db.session.scalar(select(Thread).where(Thread.slug.like("limite-de-memoire%")))
+    advert = forum.reply(thread, members[10], "Passez chez SuperHebergeur : -70 % la première "
+                                              "année avec le code PROMO70 !")
+    for member in members[2:5]:
+        flags.flag_post(advert, member, "spam")
+    aside = forum.reply(thread, members[11], "Quelqu'un a vu le match hier soir ?")
+    flags.flag_post(aside, members[5], "off_topic")
+    flags.flag_post(aside, members[6], "other", "Rien à voir avec la question posée.")
 
 
 def _burst_on_mail(mail: Service, members) -> None:

@@ -307,31 +307,43 @@ def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
 def hide_post(post: Post, actor) -> None:
     """Hide a post (how its author deletes it). Hiding a thread's first post hides the whole
     thread. Commits."""
+    add_hiding(post, actor)
+    if actor.id != post.author_id:
+        record(actor, "post.hide", "post", post.id, thread=post.thread_id)
+    db.session.commit()
+
+
+def add_hiding(post: Post, actor) -> None:
+    """Hide a post in the caller's transaction, unlogged. `actor` None is the system: flags
+    from enough members (board/forum/flags.py) hide a post, a first one too, as staff may."""
     thread = post.thread
     if post.id == first_post_id(thread):
-        if not is_staff(actor) and thread.post_count > 1:
+        if actor is not None and not is_staff(actor) and thread.post_count > 1:
             raise ForumError("has-replies")
-        thread.hidden_at, thread.hidden_by_id = now(), actor.id
+        thread.hidden_at, thread.hidden_by_id = now(), actor.id if actor else None
         thread_visibility_changed.send(thread)
-    post.hidden_at, post.hidden_by_id = now(), actor.id
+    post.hidden_at, post.hidden_by_id = now(), actor.id if actor else None
     if thread.solution_post_id == post.id:  # a hidden reply solves nothing any more
         thread.solution_post_id = None
-    if actor.id != post.author_id:
-        record(actor, "post.hide", "post", post.id, thread=thread.id)
     _recount(thread)
-    db.session.commit()
 
 
 def unhide_post(post: Post, actor) -> None:
     """Show a hidden post again (its thread too, for a first post). Commits."""
+    add_showing(post)
+    record(actor, "post.unhide", "post", post.id, thread=post.thread_id)
+    db.session.commit()
+
+
+def add_showing(post: Post) -> None:
+    """Show a hidden post again in the caller's transaction, unlogged (its thread too, for a
+    first post)."""
     thread = post.thread
     post.hidden_at = post.hidden_by_id = None
     if post.id == first_post_id(thread):
         thread.hidden_at = thread.hidden_by_id = None
         thread_visibility_changed.send(thread)
-    record(actor, "post.unhide", "post", post.id, thread=thread.id)
     _recount(thread)
-    db.session.commit()
 
 
 # Moderation of threads ------------------------------------------------------------------
