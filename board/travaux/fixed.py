@@ -6,10 +6,11 @@ alert proposes to reopen (on the incident page and the reports page, and one mai
 admins), once per incident. Nothing is ever reopened by itself. Operations commit and say so.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,7 +29,7 @@ from board.travaux import services
 from board.travaux.models import INCIDENT, Incident
 from board.travaux.postmortem_models import FixedAlert, FixedAnswer
 from board.travaux.services import TravauxError
-from board.urls import absolute
+from board.urls import absolute, site_context
 
 
 def asks(incident: Incident) -> bool:
@@ -183,7 +184,8 @@ def _mail_admins(incident: Incident, recent: int) -> None:
     admins = db.session.scalars(select(User).where(
         User.role == "admin", User.disabled_at.is_(None), User.confirmed_at.is_not(None))
         .order_by(User.id)).all()
-    link = absolute(url_for("travaux.incident", incident_id=incident.id, _anchor="fixed"))
+    with nullcontext() if has_request_context() else site_context():
+        link = absolute(url_for("travaux.incident", incident_id=incident.id, _anchor="fixed"))
     hours = _settings()[1].total_seconds() / 3600
     for admin in admins:
         queue_mail(admin.email, "fixed_alert", admin.locale, user=admin, incident=incident,
