@@ -254,3 +254,20 @@ def test_the_demo_has_a_published_postmortem_in_its_threads_and_a_no(app, client
     client.login("admin@exemple.org", "admin-demo-2026")
     page = client.get(f"/travaux/incidents/{incident.id}").get_data(as_text=True)
     assert 'class="fixed-no">1<' in page and 'class="fixed-yes">2<' in page
+
+
+def test_the_static_site_carries_the_postmortem(app, resolved, tmp_path, monkeypatch):
+    from board.travaux.export import export
+
+    monkeypatch.setitem(app.config, "TRAVAUX_PUBLIC_URL", "https://etat.example.org")
+    incident = resolved["incident"]
+    with site_context():
+        postmortems.add_action(incident, resolved["admin"], "Surveiller la file")
+        postmortems.publish(incident, resolved["admin"], BODY)
+    export(tmp_path / "site")
+    page = (tmp_path / "site" / "incidents" / f"{incident.id}.html").read_text(encoding="utf-8")
+    assert 'id="postmortem"' in page and "<strong>disque</strong>" in page
+    assert "Surveiller la file" in page and "/postmortem" not in page  # no editor link
+    feed = feedparser.parse((tmp_path / "site" / "feed.atom").read_bytes())
+    [item] = [e for e in feed.entries if e.title.startswith("Post-mortem")]
+    assert item.link == f"https://etat.example.org/incidents/{incident.id}.html#postmortem"
