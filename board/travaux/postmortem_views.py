@@ -11,6 +11,8 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from board.accounts.models import User
+from board.accounts.services import AccountError, read_token
 from board.extensions import db, limiter
 from board.forum.forms import ActionForm as CsrfForm
 from board.forum.models import Thread
@@ -224,6 +226,25 @@ def opt_out():
     postmortems.set_opt_out(current_user, not wanted)
     flash(_("Your choice is saved."), "success")
     return redirect(url_for("accounts.account", _anchor="postmortem-mail"))
+
+
+@bp.route("/postmortems/stop/<token>", methods=["GET", "POST"])
+def opt_out_by_mail(token: str):
+    """The link in every postmortem mail: a page with a button, no login needed."""
+    try:
+        [user_id] = read_token(postmortems.OPT_OUT, token, postmortems.OPT_OUT_MAX_AGE)
+    except (AccountError, ValueError):
+        abort(404)
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = CsrfForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        postmortems.set_opt_out(user, True)
+    return render_template("travaux/postmortem_stopped.html", form=form,
+                           done=request.method == "POST")
 
 
 def account_section() -> Markup:

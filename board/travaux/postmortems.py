@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, union
 from sqlalchemy.orm import selectinload
 
 from board.accounts.models import User
+from board.accounts.services import make_token
 from board.audit import record
 from board.clock import now
 from board.extensions import db
@@ -246,6 +247,14 @@ def recipients(incident: Incident, publisher_id: int | None = None) -> list[User
 
 
 OPT_OUT_MARK = "__POSTMORTEM_OPT_OUT__"
+OPT_OUT, OPT_OUT_MAX_AGE = "postmortem-stop", 90 * 24 * 3600
+
+
+def stop_url(user) -> str:
+    """The mail's link that stops postmortems for `user`, no login needed (a page with a
+    button: never a change on a GET)."""
+    token = make_token(OPT_OUT, user.id)
+    return absolute(url_for("travaux_postmortems.opt_out_by_mail", token=token))
 
 
 def fan_out(payload: dict) -> None:
@@ -267,11 +276,12 @@ def fan_out(payload: dict) -> None:
                 "postmortem", locale, incident=incident, postmortem=postmortem,
                 page=page_url(incident), opt_out=OPT_OUT_MARK, action_label=action_label)
         template = rendered[locale]
-        link = absolute(url_for("accounts.account", _anchor="postmortem-mail"))
+        link = stop_url(user)
         mails.append(Mail(to=user.email, subject=template.subject,
                           text=template.text.replace(OPT_OUT_MARK, link),
                           html=template.html.replace(OPT_OUT_MARK, link),
-                          headers={"Auto-Submitted": "auto-generated"}))
+                          headers={"Auto-Submitted": "auto-generated",
+                                   "List-Unsubscribe": f"<{link}>"}))
     queue_many(mails)
 
 

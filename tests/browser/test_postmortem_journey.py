@@ -6,13 +6,12 @@ him counted on the incident page."""
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from board.extensions import db
 from board.forum import services as forum
 from tests.browser.conftest import screenshot
-from tests.browser.test_incident_journey import log_in
+from tests.browser.test_incident_journey import log_in, new_page  # noqa: F401, F811 - fixture
 from tests.factories import make_board, make_thread, make_user
 from tests.travaux.factories import link_thread, make_incident, post_update
 
@@ -20,23 +19,7 @@ TEXT = ("Un **filtre anti-spam** a saturé la file d'envoi.\n\n"
         "- purge de la file\n- blocage du compte en cause")
 
 
-@pytest.fixture
-def new_page(browser):
-    contexts = []
-
-    def open_page():
-        context = browser.new_context(locale="fr-FR", viewport={"width": 1200, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def test_write_publish_and_answer(live_server, page, new_page):
+def test_write_publish_and_answer(live_server, page, new_page):  # noqa: F811 - the fixture
     admin = make_user(role="admin", name="Camille (équipe)")
     reporter, other = make_user(name="Karim B."), make_user(name="Sophie M.")
     report = make_thread(board=make_board(), author=reporter,

@@ -4,7 +4,6 @@ whatever the interleaving, the alert raised once and mailed once per admin."""
 
 import os
 
-import pytest
 from sqlalchemy import func, select
 
 from board.accounts.models import User
@@ -17,16 +16,10 @@ from board.travaux.models import Incident
 from board.travaux.postmortem_models import FixedAlert, FixedAnswer
 from tests.concurrency import run_together
 from tests.factories import make_board, make_thread, make_user
+from tests.forum.test_concurrent_counters import postgresql_only  # noqa: F401 - autouse
 from tests.travaux.factories import link_thread, make_incident, post_update
 
 MEMBERS = int(os.environ.get("FIXED_MEMBERS", "24"))
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers (one database lock), and its "
-                    "threads then fail with 'database is locked' rather than race")
 
 
 def test_answers_at_once_are_each_counted_and_alert_once(app, monkeypatch):

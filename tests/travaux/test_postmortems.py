@@ -4,6 +4,7 @@ post in every linked thread, in the incident's and Travaux feeds, to the events 
 and mailed once per person concerned (through the outbox and a real SMTP server). Action
 items move on after publication, each change dated."""
 
+import re
 from datetime import timedelta
 
 import feedparser
@@ -188,7 +189,17 @@ def test_mailed_once_per_person_concerned(client, resolved, smtp_server):  # noq
     html = mail.get_body(("html",)).get_content()
     assert "**disque**" in text and "<strong>disque</strong>" in html
     assert f"http://board.test/travaux/incidents/{incident.id}#postmortem" in text
-    assert "http://board.test/account#postmortem-mail" in text
+    # Its link stops them without logging in: a page, then a POST.
+    person = next(u for u in (resolved["reporter"], resolved["affected"], resolved["watcher"])
+                  if u.email == mail["To"].addresses[0].addr_spec)
+    stop = re.search(r"http://board.test(/postmortems/stop/\S+)", text).group(1)
+    assert mail["List-Unsubscribe"] == f"<http://board.test{stop}>"
+    assert "Ne plus recevoir les post-mortems" in client.get(stop).get_data(as_text=True)
+    assert not postmortems.opted_out(person)
+    assert client.post(stop).status_code == 400  # no CSRF token
+    client.form(stop)
+    assert postmortems.opted_out(person)
+    assert client.get("/postmortems/stop/forged").status_code == 404
 
 
 def test_a_member_opts_out_from_the_account_page(client, login_as):
