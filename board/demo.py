@@ -307,11 +307,15 @@ def _postmortem_and_answers(admin, members) -> None:
         for member, answer in ((members[5], True), (members[1], True), (members[0], False)):
             fixed.answer(past, member, answer, report)
     with travel(-timedelta(days=11)):
-        for text, status in (("Alerter sur la longueur de la file d'envoi", "done"),
-                             ("Limiter le débit d'envoi par compte", "in_progress"),
-                             ("Tester la reprise du filtre chaque mois", "planned")):
-            postmortems.add_action(past, admin, text, status)
+        actions = [postmortems.add_action(past, admin, text) for text in (
+            "Alerter sur la longueur de la file d'envoi", "Limiter le débit d'envoi par compte",
+            "Tester la reprise du filtre chaque mois")]
         postmortems.publish(past, admin, POSTMORTEM)
+    # The action items moved on since, each change dated on the incident page.
+    for days, action, status in ((8, actions[0], "in_progress"), (5, actions[0], "done"),
+                                 (3, actions[1], "in_progress")):
+        with travel(-timedelta(days=days)):
+            postmortems.change_action(action, admin, status)
 
 
 def _print_logins():
