@@ -52,9 +52,9 @@ def resolve(outage):
     post_update(outage["incident"], outage["admin"], "resolved", "C'est réparé.")
 
 
-def log_in(client, user):
+def log_in(client, email):
     client.logout()
-    assert client.login(user).status_code == 302
+    assert client.login(email).status_code == 302
 
 
 def thread_page(client, thread):
@@ -227,3 +227,23 @@ def test_the_resolution_digest_carries_the_question(app, client, outage, smtp_se
     mine = [m for m in smtp_server.messages
             if m["To"].addresses[0].addr_spec == bystander.email]
     assert mine and QUESTION not in mine[0].get_body(("plain",)).get_content()
+
+
+def test_the_question_costs_one_query_whatever_the_answers(client, outage):
+    from tests.travaux.test_queries import queries_for
+
+    resolve(outage)
+    report = outage["report"]
+    path = f"/threads/{report.id}/{report.slug}"
+    log_in(client, outage["others"][3].email)  # not asked
+    not_asked = queries_for(client, path)
+    log_in(client, outage["others"][0].email)
+    asked = queries_for(client, path)
+    for member in [outage["reporter"], *outage["others"][1:3]]:
+        fixed.answer(outage["incident"], member, False)
+    # One query tells a member whether they are asked and what they answered: paid by every
+    # member on a resolved linked thread, whatever the number of answers.
+    assert asked == not_asked
+    assert queries_for(client, path) == asked
+    post_update(outage["incident"], outage["admin"], "monitoring", "Rouvert.", reopen=True)
+    assert queries_for(client, path) == asked - 1  # not resolved: nothing asked, no query

@@ -24,6 +24,7 @@ from board.urls import site_context
 from tests.factories import make_board, make_thread, make_user
 from tests.outbox.conftest import _smtp_server, clock, smtp_server  # noqa: F401 - fixtures
 from tests.travaux.factories import link_thread, make_incident, post_update
+from tests.travaux.receivers import receiver_fixture  # noqa: F401 - a pytest fixture
 
 BODY = "Un **disque** a lâché.\n\n<script>alert(1)</script>\n\n- cause\n- remède"
 
@@ -282,3 +283,39 @@ def test_the_static_site_carries_the_postmortem(app, resolved, tmp_path, monkeyp
     feed = feedparser.parse((tmp_path / "site" / "feed.atom").read_bytes())
     [item] = [e for e in feed.entries if e.title.startswith("Post-mortem")]
     assert item.link == f"https://etat.example.org/incidents/{incident.id}.html#postmortem"
+
+
+def test_a_webhook_hears_the_publication(app, resolved, receiver, monkeypatch):
+    from tests.travaux.test_webhooks import SECRET, deliver, endpoint, verify
+
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    endpoint(receiver.url + "/hooks", types=["incident.postmortem"])
+    incident = resolved["incident"]
+    with site_context():
+        postmortems.publish(incident, resolved["admin"], BODY)
+    deliver()
+    [request] = receiver.wait_for(1)
+    assert verify(SECRET, request.headers, request.body)
+    document = request.json()
+    assert document["type"] == "incident.postmortem"
+    assert document["data"]["incident"]["id"] == incident.id
+    assert document["data"]["postmortem_url"] == \
+        f"http://board.test/travaux/incidents/{incident.id}#postmortem"
+
+
+@pytest.mark.parametrize("who", ["guest", "admin"])
+def test_the_incident_page_costs_the_same_for_few_and_many_actions(client, resolved, who):
+    from tests.travaux.test_queries import queries_for
+
+    incident, admin = resolved["incident"], resolved["admin"]
+    with site_context():
+        postmortems.add_action(incident, admin, "Une")
+        postmortems.publish(incident, admin, BODY)
+    if who == "admin":
+        client.login(admin.email)
+    path = f"/travaux/incidents/{incident.id}"
+    few = queries_for(client, path)
+    for n in range(15):
+        action = postmortems.add_action(incident, admin, f"Action {n}")
+        postmortems.change_action(action, admin, "done")
+    assert queries_for(client, path) == few
