@@ -155,6 +155,13 @@ def add_post(thread: Thread, author, body: str, official: bool = False,
     _recount(thread)
     if tell_watchers:
         _wake_watchers(thread, author)
+    else:
+        # Told otherwise: the watchers with no digest waiting count it as told, so that
+        # their next digest does not bring it again.
+        db.session.execute(update(Watch).where(Watch.thread_id == thread.id,
+                                               Watch.pending_since.is_(None))
+                           .values(notified_post_id=post.id),
+                           execution_options={"synchronize_session": False})
     return post
 
 

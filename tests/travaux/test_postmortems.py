@@ -319,3 +319,22 @@ def test_the_incident_page_costs_the_same_for_few_and_many_actions(client, resol
         action = postmortems.add_action(incident, admin, f"Action {n}")
         postmortems.change_action(action, admin, "done")
     assert queries_for(client, path) == few
+
+
+def test_the_next_digest_does_not_bring_the_postmortem_again(app, resolved, smtp_server,  # noqa: F811
+                                                             clock):  # noqa: F811
+    incident, admin, watcher = resolved["incident"], resolved["admin"], resolved["watcher"]
+    clock.advance(seconds=app.config["WATCH_DIGEST_SECONDS"] + 1)
+    deliver_due()  # the resolution's digests
+    with site_context():
+        postmortems.publish(incident, admin, BODY)
+    deliver_due()
+    deliver_due()
+    smtp_server.reset()
+    forum.reply(incident.source_thread, admin, "Merci à tous pour vos signalements.")
+    clock.advance(seconds=2 * app.config["WATCH_DIGEST_SECONDS"] + 2)
+    deliver_due()
+    [digest] = [m for m in smtp_server.messages
+                if m["To"].addresses[0].addr_spec == watcher.email]
+    text = digest.get_body(("plain",)).get_content()
+    assert "Merci à tous" in text and "disque" not in text
