@@ -338,3 +338,10 @@ def test_the_next_digest_does_not_bring_the_postmortem_again(app, resolved, smtp
                 if m["To"].addresses[0].addr_spec == watcher.email]
     text = digest.get_body(("plain",)).get_content()
     assert "Merci à tous" in text and "disque" not in text
+
+
+def test_the_autosave_is_rate_limited(client, resolved):
+    client.login(resolved["admin"].email)
+    path = editor(resolved["incident"]) + "/draft"
+    codes = [client.form(path, {"body": f"Jet {n}"}).status_code for n in range(61)]
+    assert codes[:60] == [200] * 60 and codes[60] == 429
