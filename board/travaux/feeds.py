@@ -150,7 +150,8 @@ def incident_feed(incident_id: int, fmt: str):
                 feeds.absolute_html(u.body_html))),
             author=u.author.name if u.author else current_app.config["FEED_AUTHOR"],
             categories=_categories(incident, u.status)) for u in updates]
-        items = _newest(items + postmortems.feed_items(incident_id=incident.id))
+        if incident.resolved_at is not None:  # only a resolved incident has a postmortem
+            items = _newest(items + postmortems.feed_items(incident_id=incident.id))
         return feeds.respond(
             fmt, stamp, title=_("Travaux: %(title)s", title=incident.title),
             subtitle=_("Updates of this maintenance.") if incident.is_maintenance

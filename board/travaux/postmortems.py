@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy import delete, select, union
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from board.accounts.models import User
 from board.accounts.services import make_token
@@ -295,7 +295,8 @@ def feed_items(incident_id: int | None = None, service_id: int | None = None,
     from board.travaux.models import Service
 
     stmt = (select(Postmortem).where(Postmortem.published_at.is_not(None))
-            .options(selectinload(Postmortem.actions), selectinload(Postmortem.incident))
+            .options(selectinload(Postmortem.actions).lazyload(ActionItem.changes),
+                     joinedload(Postmortem.incident).joinedload(Incident.author))
             .order_by(Postmortem.published_at.desc()).limit(limit))
     if incident_id is not None:
         stmt = stmt.where(Postmortem.incident_id == incident_id)

@@ -345,3 +345,23 @@ def test_the_autosave_is_rate_limited(client, resolved):
     path = editor(resolved["incident"]) + "/draft"
     codes = [client.form(path, {"body": f"Jet {n}"}).status_code for n in range(61)]
     assert codes[:60] == [200] * 60 and codes[60] == 429
+
+
+def test_the_travaux_feed_costs_the_same_for_one_and_many_postmortems(client, resolved):
+    from tests.travaux.test_queries import queries_for
+
+    admin = resolved["admin"]
+
+    def published(incident):
+        with site_context():
+            postmortems.add_action(incident, admin, "Une action")
+            postmortems.publish(incident, admin, BODY)
+
+    published(resolved["incident"])
+    one = queries_for(client, "/travaux/feed.atom")
+    for _ in range(6):
+        incident = make_incident(admin)
+        post_update(incident, admin, "resolved", "Fini.")
+        published(incident)
+    assert queries_for(client, "/travaux/feed.atom") == one
+    assert len(feedparser.parse(client.get("/travaux/feed.atom").data).entries) == 14
