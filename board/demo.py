@@ -186,6 +186,7 @@ def demo(if_empty: bool):
     with site_context():
         _load_travaux(admin, members)
         _solved_and_unread(members)
+        _postmortem_and_answers(admin, members)
     refresh_statistics()
     click.echo("Demo data loaded.")
     _print_logins()
@@ -342,6 +343,49 @@ def _example_subscriptions(admin, services, members) -> None:
         window=(start, start + timedelta(minutes=15)),
         message="Le relais SMTP passe à sa nouvelle version : une courte pause, rien ne "
                 "se perd.")
+
+
+POSTMORTEM = """Le 14 h 10, un filtre anti-spam a saturé : les mails sortants sont restés en file \
+d'attente pendant deux heures. Aucun mail n'a été perdu, mais beaucoup sont partis en retard.
+
+**Pourquoi ?** Une campagne de spam venue d'un compte piraté a rempli la file d'analyse, et \
+notre supervision ne regardait que l'état du service, pas la longueur de la file.
+
+**Ce que nous avons fait :** purge de la file, blocage du compte, redémarrage du filtre.
+
+Merci aux membres qui l'ont signalé sur le forum : ce sont vos messages qui nous ont \
+alertés, avant la supervision."""
+
+
+def _postmortem_and_answers(admin, members) -> None:
+    """The resolved incident gets a member's report linked, a published postmortem posted
+    into its threads, and "Is it fixed for you?" answers: one member says "Non"."""
+    from board.travaux import fixed, postmortems
+    from board.travaux.models import Incident
+
+    past = db.session.scalar(select(Incident).where(Incident.title == "Messagerie : envois "
+                                                                       "retardés"))
+    board = db.session.scalar(select(Board).where(Board.slug == "mail"))
+    with travel(-timedelta(days=12, hours=2, minutes=50)):
+        report = forum.open_thread(board, members[5], "Mails envoyés reçus avec 2 h de retard",
+                                   "Mes clients reçoivent mes mails de cet après-midi "
+                                   "seulement maintenant.", service_id=board.default_service_id)
+        for member in (members[0], members[1], members[11]):
+            forum.mark_affected(report, member)
+        travaux.link_thread(past, report, admin)
+    with travel(-timedelta(days=12, minutes=30)):
+        for member, answer in ((members[5], True), (members[1], True), (members[0], False)):
+            fixed.answer(past, member, answer, report)
+    with travel(-timedelta(days=11)):
+        actions = [postmortems.add_action(past, admin, text) for text in (
+            "Alerter sur la longueur de la file d'envoi", "Limiter le débit d'envoi par compte",
+            "Tester la reprise du filtre chaque mois")]
+        postmortems.publish(past, admin, POSTMORTEM)
+    # The action items moved on since, each change dated on the incident page.
+    for days, action, status in ((8, actions[0], "in_progress"), (5, actions[0], "done"),
+                                 (3, actions[1], "in_progress")):
+        with travel(-timedelta(days=days)):
+            postmortems.change_action(action, admin, status)
 
 
 def _print_logins():

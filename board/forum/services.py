@@ -150,13 +150,23 @@ def reply(thread: Thread, author, body: str, official: bool = False) -> Post:
     return post
 
 
-def add_post(thread: Thread, author, body: str, official: bool = False) -> Post:
+def add_post(thread: Thread, author, body: str, official: bool = False,
+             tell_watchers: bool = True) -> Post:
     """Add a post in the caller's transaction (used by `reply` and by relayed updates);
-    the thread's watchers get it in their next digest mail."""
+    the thread's watchers get it in their next digest mail, unless the caller mails them
+    itself (`tell_watchers=False`: a postmortem, mailed once per person)."""
     post = Post(thread=thread, author=author, **_body(body), created_at=now(), official=official)
     db.session.add(post)
     _recount(thread)
-    _wake_watchers(thread, author)
+    if tell_watchers:
+        _wake_watchers(thread, author)
+    else:
+        # Told otherwise: the watchers with no digest waiting count it as told, so that
+        # their next digest does not bring it again.
+        db.session.execute(update(Watch).where(Watch.thread_id == thread.id,
+                                               Watch.pending_since.is_(None))
+                           .values(notified_post_id=post.id),
+                           execution_options={"synchronize_session": False})
     return post
 
 
@@ -200,7 +210,11 @@ def send_digest(payload: dict) -> None:
         return
     row.notified_post_id = posts[-1].id
     token = make_token("unwatch", user.id, thread.id)
+    # What other domains add (app.extensions["digest_notes"]): Travaux's "is it fixed?".
+    notes = [n for note in current_app.extensions.get("digest_notes", ())
+             if (n := note(thread, user)) is not None]
     queue_mail(user.email, "watch_digest", user.locale, user=user, thread=thread, posts=posts,
+               notes=notes,
                first=absolute(url_for("forum.post", post_id=posts[0].id)),
                unwatch=absolute(url_for("forum.unwatch", token=token)))
 
