@@ -21,6 +21,8 @@ def init_app(app) -> None:
         spikes,
         stamps,
         subscriptions,
+        uptime,
+        uptime_views,
         views,
     )
 
@@ -36,6 +38,8 @@ def init_app(app) -> None:
     mine_views.init_app(app)  # my services: the account's section, the pages' order
     moderation.init_app(app)
     subscriptions.init_app(app)
+    uptime.init_app(app)  # per-day minutes: the worker's handler, task and listener
+    uptime_views.init_app(app)
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
