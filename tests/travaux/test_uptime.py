@@ -318,3 +318,14 @@ def test_members_cannot_hide_marks(app, client, login_as):
     login_as("member")
     answer = client.form("/travaux/services/ftp/marks", {"day": "2026-01-01", "reason": "x"})
     assert answer.status_code == 403
+
+
+def test_the_demo_has_months_of_history_on_the_bars(app, client, runner):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    page = client.get("/travaux/").get_data(as_text=True)
+    assert page.count('class="uptime-bars"') == 5
+    percents = re.findall(r"([\d,]+) % de disponibilité sur 90 jours", page)
+    assert len(percents) == 5 and all(p != "100,00" for p in percents)
+    assert 'class="community-day marked"' in page
+    months = client.get("/travaux/services/mail").get_data(as_text=True)
+    assert months.count("<th scope=\"row\">") == 12 and "99,8" in months
