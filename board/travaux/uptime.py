@@ -301,7 +301,7 @@ def refresh(force: bool = False) -> int:
     UPTIME_REFRESH_SECONDS (an open incident grows; reports come in); the whole history once
     if nothing was ever counted (a site upgraded with its past). Commits."""
     state = current_app.extensions.setdefault("travaux.uptime", {})
-    period = timedelta(seconds=current_app.config.get("UPTIME_REFRESH_SECONDS", 300))
+    period = timedelta(seconds=current_app.config["UPTIME_REFRESH_SECONDS"])
     moment = now()
     if not force and state.get("refreshed_at") and moment - state["refreshed_at"] < period:
         return 0
