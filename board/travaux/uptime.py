@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import selectinload
 
 from board.audit import record
@@ -39,6 +39,8 @@ STATE_OF_IMPACT = {"none": None, "minor": "degraded", "major": "partial_outage",
 DOWN_STATES = ("degraded", "partial_outage", "major_outage")
 # As Statuspage counts it: a partial outage is 30 % down, degraded performance is up.
 DOWNTIME_WEIGHT = {"degraded": 0.0, "partial_outage": 0.3, "major_outage": 1.0}
+# PostgreSQL advisory lock key of the uptime writers ("uptime" in ASCII).
+UPTIME_LOCK = 0x757074696D65
 _COLUMN = {"degraded": "degraded_minutes", "partial_outage": "partial_minutes",
            "major_outage": "major_minutes", "maintenance": "maintenance_minutes"}
 
@@ -176,12 +178,20 @@ def compute(first: date, last: date) -> dict[tuple[int, date], dict]:
     return days
 
 
+def _write_lock() -> None:
+    """Workers write the days one at a time (PostgreSQL: until the transaction ends), so two
+    never insert the same day; on SQLite one worker runs."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPTIME_LOCK})
+
+
 def recompute(first: date, last: date) -> int:
     """Store the official days from `first` to `last` for every service (only what changed),
     in the caller's transaction. Returns how many rows changed."""
     last = min(last, local_day(now()))
     if first > last:
         return 0
+    _write_lock()
     fresh = compute(first, last)
     existing = {(r.service_id, r.day): r for r in db.session.scalars(
         select(UptimeDay).where(UptimeDay.day >= first, UptimeDay.day <= last))}
@@ -212,6 +222,7 @@ def recount_community(first: date, last: date) -> int:
     last = min(last, local_day(now(), tz))
     if first > last:
         return 0
+    _write_lock()
     start, end = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
     counts: dict[tuple[int, date], list[int]] = {}
     reports = visible_threads(
