@@ -16,6 +16,7 @@ from sqlalchemy import select
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
+from board import i18n
 from board.clock import now
 from board.extensions import db
 from board.pagecache import guest_cached
@@ -266,4 +267,4 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals.update(uptime_bars=uptime_bars, uptime_percent=percent,
                                  uptime_day_label=day_label, uptime_state_label=state_label,
-                                 uptime_month_label=month_label)
+                                 uptime_month_label=month_label, uptime_zone=i18n.zone)
