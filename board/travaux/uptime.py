@@ -39,6 +39,8 @@ STATE_OF_IMPACT = {"none": None, "minor": "degraded", "major": "partial_outage",
 DOWN_STATES = ("degraded", "partial_outage", "major_outage")
 # As Statuspage counts it: a partial outage is 30 % down, degraded performance is up.
 DOWNTIME_WEIGHT = {"degraded": 0.0, "partial_outage": 0.3, "major_outage": 1.0}
+# How far back the daily recount of the community's marks goes: what the bars show.
+COMMUNITY_DAYS = 90
 # PostgreSQL advisory lock key of the uptime writers ("uptime" in ASCII).
 UPTIME_LOCK = 0x757074696D65
 _COLUMN = {"degraded": "degraded_minutes", "partial_outage": "partial_minutes",
@@ -309,8 +311,10 @@ def catch_up() -> int:
 
 def refresh(force: bool = False) -> int:
     """A worker task: yesterday and today again, official and community, at most every
-    UPTIME_REFRESH_SECONDS (an open incident grows; reports come in); the whole history once
-    if nothing was ever counted (a site upgraded with its past). Commits."""
+    UPTIME_REFRESH_SECONDS (an open incident grows; reports come in), and the community's
+    last 90 days at the first round of each day (a report moved to another service, a "me
+    too" taken back); the whole history once if it was never counted (a site upgraded with
+    its past). Commits."""
     state = current_app.extensions.setdefault("travaux.uptime", {})
     period = timedelta(seconds=current_app.config["UPTIME_REFRESH_SECONDS"])
     moment = now()
@@ -318,14 +322,15 @@ def refresh(force: bool = False) -> int:
         return 0
     if "checked" not in state:
         state["checked"] = True
-        # Upgraded with a history and nothing counted yet: count it all once.
-        if db.session.scalar(select(UptimeDay.day).limit(1)) is None:
+        never = db.session.scalar(select(UptimeDay.day).limit(1)) is None
+        if never and db.session.scalar(select(Incident.id).limit(1)) is not None:
             rebuild()
     today = local_day(moment)
+    back = 1 if state.get("day") == today else COMMUNITY_DAYS - 1
     changed = recompute(today - timedelta(days=1), today)
-    changed += recount_community(today - timedelta(days=1), today)
+    changed += recount_community(today - timedelta(days=back), today)
     db.session.commit()
-    state["refreshed_at"] = moment
+    state["refreshed_at"], state["day"] = moment, today
     return changed
 
 

@@ -386,3 +386,19 @@ def test_workers_counting_the_same_days_at_once_never_collide(app):
     run_together(app, 4, count)
     rows = db.session.scalars(select(UptimeDay)).all()
     assert sum(r.major_minutes for r in rows) == 3 * 120
+
+
+def test_the_first_refresh_of_a_day_recounts_the_communitys_90_days(app):
+    service, other, moderator = make_service(), make_service(), make_user(role="moderator")
+    with at(datetime.now(UTC) - timedelta(days=10)):
+        thread = _report(service)
+    uptime.recount_community(date(2026, 1, 1), uptime.local_day(datetime.now(UTC)))
+    db.session.commit()
+    day = uptime.local_day(thread.created_at)
+    assert db.session.get(CommunityDay, (service.id, day)).reports == 1
+    forum.set_service(thread, other.id, moderator)  # a moderator's correction, no event
+    app.extensions["travaux.uptime"].pop("day", None)  # as on a new day
+    uptime.refresh(force=True)
+    db.session.expire_all()
+    assert db.session.get(CommunityDay, (service.id, day)) is None
+    assert db.session.get(CommunityDay, (other.id, day)).reports == 1
