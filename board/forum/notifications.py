@@ -27,7 +27,7 @@ KINDS = ("reply", "mention", "quote", "promoted", "incident_updated", "incident_
          "solved", "merged")
 
 
-class Notification(db.Model):
+class Notification(db.Model):  # type: ignore[name-defined]
     __tablename__ = "notifications"
     # A member's list, newest first, and their unread count, both on one index.
     __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),)

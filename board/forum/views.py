@@ -12,7 +12,7 @@ from board.accounts.models import User
 from board.accounts.services import AccountError, read_token
 from board.audit import AuditLog
 from board.extensions import db, limiter
-from board.forum import forms, listing, moderation, services, stamps
+from board.forum import drafts, forms, listing, moderation, reading, services, stamps
 from board.forum.models import Board, Post, Thread
 from board.forum.services import ForumError
 from board.pagecache import guest_cached
@@ -37,7 +37,9 @@ def get_board(slug: str) -> Board:
 def get_thread(thread_id: int) -> Thread:
     """The thread if the current user may see it; abort(404) otherwise."""
     stmt = visible_threads(
-        select(Thread).options(joinedload(Thread.board)).where(Thread.id == thread_id),
+        select(Thread).options(joinedload(Thread.board),
+                               joinedload(Thread.solution_post).joinedload(Post.author))
+        .where(Thread.id == thread_id),
         current_user,
     )
     return db.first_or_404(stmt)
@@ -90,7 +92,8 @@ def board(slug: str):
             after=request.args.get("after"), before=request.args.get("before"))
     except listing.BadPage:
         abort(404)
-    return render_template("forum/board.html", board=board, page=page)
+    return render_template("forum/board.html", board=board, page=page,
+                           marks=reading.page_marks(current_user, page.items))
 
 
 @bp.route("/boards/<slug>/new", methods=["GET", "POST"])
@@ -102,6 +105,7 @@ def new_thread(slug: str):
     has_services = service_choices(form.service)
     if request.method == "GET":
         form.service.data = board.default_service_id
+        drafts.restored(form, current_user, board=board)
     # Search's box of ongoing operations and similar reports, when search is there: shown
     # live as one types (board.js), or after a first "Continue" without JavaScript.
     similar = current_app.extensions.get("similar_reports")
@@ -142,9 +146,13 @@ def thread(thread_id: int, slug: str | None = None):
     if not staff:
         page.total = thread.post_count
     # A guest gets no form: building one makes a CSRF token, so a session and a cookie.
-    form = forms.ReplyForm(formdata=None) if current_user.is_authenticated else None
-    return render_template("forum/thread.html", thread=thread, page=page, form=form,
+    form = (drafts.restored(forms.ReplyForm(formdata=None), current_user, thread=thread)
+            if current_user.is_authenticated else None)
+    html = render_template("forum/thread.html", thread=thread, page=page, form=form,
                            **_thread_tools(thread))
+    # After rendering: its commit expires what the page read.
+    reading.mark_read(current_user, thread, max((p.id for p in page.items), default=None))
+    return html
 
 
 def _thread_tools(thread: Thread) -> dict:
@@ -393,7 +401,7 @@ def admin_board(board_id: int | None = None):
         form.default_service.data = board.default_service_id
     if form.validate_on_submit():
         fields = {name: form[name].data for name in
-                  ("slug", "name", "description", "position", "visibility")}
+                  ("slug", "name", "description", "position", "visibility", "solvable")}
         fields["default_service_id"] = form.default_service.data
         try:
             services.save_board(board, current_user, **fields)

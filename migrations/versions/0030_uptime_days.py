@@ -3,7 +3,7 @@ and the community's marks per service and day, which staff may hide; the backlog
 count again
 
 Revision ID: 50a352302093
-Revises: a6e9033ae577
+Revises: 1116677d5745
 Create Date: 2026-12-01 19:05:57.231456
 
 """
@@ -15,7 +15,7 @@ import board.types
 
 # revision identifiers, used by Alembic.
 revision = '50a352302093'
-down_revision = 'a6e9033ae577'
+down_revision = '1116677d5745'
 branch_labels = None
 depends_on = None
 
