@@ -24,6 +24,8 @@ def init_app(app) -> None:
         stamps,
         subscriptions,
         template_views,
+        uptime,
+        uptime_views,
         views,
     )
 
@@ -43,6 +45,8 @@ def init_app(app) -> None:
     subscriptions.init_app(app)
     template_views.init_app(app)  # incident templates: their pages, the forms' list
     report_views.init_app(app)  # what incidents cost: the page's staff panel, /admin/reports
+    uptime.init_app(app)  # per-day minutes: the worker's tasks, the events listener
+    uptime_views.init_app(app)
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
