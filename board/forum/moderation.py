@@ -9,8 +9,10 @@ those of the domains to its left; Travaux adds its incidents and services at sta
 
 import re
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from flask import url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -112,6 +114,10 @@ ACTIONS = {
                         _l("%(actor)s changed the incident template %(target)s")),
     "template.delete": (_l("Incident template deleted"),
                         _l("%(actor)s deleted the incident template %(target)s")),
+    "uptime.hide_marks": (_l("Members' reports of a day hidden"), _l(
+        "%(actor)s hid the members' reports of %(day)s on %(target)s: %(reason)s")),
+    "uptime.show_marks": (_l("Members' reports of a day shown again"), _l(
+        "%(actor)s showed again the members' reports of %(day)s on %(target)s")),
     "incident.postmortem": (_l("Postmortem published"),
                             _l("%(actor)s published the postmortem of %(target)s")),
     "postmortem.action": (_l("Postmortem action item changed"),
@@ -195,9 +201,19 @@ def _sentence(entry: AuditLog, names: dict[str, dict[int, Markup]]) -> Markup:
                                            details.get("status", "")))),
         "before": escape(str(ROLES.get(str(details.get("before")), details.get("before", "")))),
         "after": escape(str(ROLES.get(str(details.get("after")), details.get("after", "")))),
+        "day": escape(_day(details.get("day"))),
+        "reason": quoted(str(details.get("reason", ""))),
     }
     sentence = ACTIONS[entry.action][1] if entry.action in ACTIONS else UNKNOWN
     return escape(str(sentence)) % values
+
+
+def _day(value) -> str:
+    """A day recorded as ISO text, in the reader's words (as recorded if it is not one)."""
+    try:
+        return format_date(date.fromisoformat(str(value)), "long")
+    except ValueError:
+        return str(value or "")
 
 
 def _resolver(kind: str) -> Resolver:

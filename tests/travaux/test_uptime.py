@@ -307,6 +307,9 @@ def test_staff_hide_a_days_marks_with_a_reason_in_the_audit_log(app, client, log
         AuditLog.action == "uptime.hide_marks")).one()
     assert entry.actor_id == moderator.id
     assert entry.details == {"day": today, "reason": "Test interne"}
+    log = client.get("/moderation").get_data(as_text=True)
+    day = date.fromisoformat(today)
+    assert f"les signalements des membres du {day.day}" in log and "Test interne" in log
     client.post("/logout", data={"csrf_token": client.csrf_token()})
     page = client.get("/travaux/").get_data(as_text=True)
     assert 'class="community-day marked"' not in page
