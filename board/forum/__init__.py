@@ -3,11 +3,12 @@
 
 def init_app(app) -> None:
     """The forum's pages and feeds, and the digest mail of watched threads."""
-    from board.forum import feeds, notifications, services, stamps, views
+    from board.forum import feeds, notification_views, notifications, services, stamps, views
     from board.outbox.services import add_handler
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
     stamps.register()
     notifications.init_app(app)
+    notification_views.init_app(app)
     add_handler(app, "watch_digest", services.send_digest, domain="forum")

@@ -16,6 +16,7 @@ def init_app(app) -> None:
         feeds,
         mine_views,
         moderation,
+        notices,
         page_parts,
         services,
         spikes,
@@ -23,6 +24,7 @@ def init_app(app) -> None:
         subscriptions,
         views,
     )
+    from board.travaux.events import add_listener
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
@@ -36,6 +38,7 @@ def init_app(app) -> None:
     mine_views.init_app(app)  # my services: the account's section, the pages' order
     moderation.init_app(app)
     subscriptions.init_app(app)
+    add_listener(app, notices.tell_members, domain="travaux")  # members' notifications
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
