@@ -23,7 +23,7 @@ from board.markup import escape_md, render_mentions
 from board.visibility import can_see_post
 
 # An "@" that starts a word; what follows it, to the end of the line, may hold a name.
-_AT = re.compile(r"(?<![\w@.])@([^\n]{1,40})")
+_AT = re.compile(r"(?<![\w@.])@(?=([^\n]{1,40}))")
 # Mentions looked up, and members told, per post at most (a list of every member is spam).
 MAX_MENTIONS = 20
 # A quote's first line links to its source: "> [Jean wrote](/posts/12):".

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import or_, select
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from board.accounts.models import User
 from board.extensions import db, limiter
@@ -31,7 +32,8 @@ class PreferencesForm(FlaskForm):
 for _kind in notifications.KINDS:
     setattr(PreferencesForm, _kind, SelectField(
         notifications.KIND_LABELS[_kind],
-        choices=list(notifications.DELIVERY_LABELS.items())))
+        choices=[SelectChoice(value, label)
+                 for value, label in notifications.DELIVERY_LABELS.items()]))
 
 
 @bp.get("/notifications")
