@@ -77,12 +77,15 @@ def quoted_posts(source: str, reader) -> list[Post]:
 
 def tell(post: Post, actor, mentioned: list[User]) -> None:
     """Tell the members a post mentions, and the authors of the posts it quotes (in the
-    caller's transaction). Each is told once per post: an edit that keeps a mention or a
-    quote tells nobody again."""
+    caller's transaction). Each is told once per post, and of one thing: an edit that keeps a
+    mention or a quote tells nobody again, and a member both quoted and named hears of the
+    mention."""
     for user in mentioned:
         notify(user, "mention", actor=actor, post=post)
+    named = {user.id for user in mentioned}  # quoted and named: the mention says it all
     for quoted in quoted_posts(post.body_source, actor):
-        notify(quoted.author, "quote", actor=actor, post=post)
+        if quoted.author_id not in named:
+            notify(quoted.author, "quote", actor=actor, post=post)
 
 
 def quote_source(post: Post) -> str:

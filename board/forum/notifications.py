@@ -15,12 +15,14 @@ MAIL_DELAY_SECONDS, and the ones that follow meanwhile join the same mail.
 """
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app, g, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Boolean, ForeignKey, Index, String, case, func, select, true, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from board.accounts.models import User
@@ -60,7 +62,7 @@ MAIL_DELAY_SECONDS = 600
 PENDING, SENT = "pending", "sent"
 
 
-class Notification(db.Model):
+class Notification(db.Model):  # type: ignore[name-defined]  # as every model (pyproject)
     __tablename__ = "notifications"
     # A member's list, newest first, and their unread count, both on one index.
     __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),)
@@ -90,7 +92,7 @@ class Notification(db.Model):
     post: Mapped[Post | None] = relationship(foreign_keys=[post_id])
 
 
-class NotificationSetting(db.Model):
+class NotificationSetting(db.Model):  # type: ignore[name-defined]
     """A member's choice for one kind, when it is not the default."""
 
     __tablename__ = "notification_settings"
@@ -309,7 +311,7 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
                                       Notification.read_at.is_(None))
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
-    changed = db.session.execute(stmt.values(read_at=now())).rowcount
+    changed = cast(CursorResult, db.session.execute(stmt.values(read_at=now()))).rowcount
     db.session.commit()
     return changed
 

@@ -26,13 +26,13 @@ def tell_members(event: Event) -> None:
     author = event.update.author if event.update is not None else None
     if event.type == "thread.promoted":
         thread = db.session.get(Thread, event.data["thread_id"])
-        relayed = db.session.get(Post, thread.last_post_id) if thread.last_post_id else None
-        notify(thread.author, "promoted", actor=author, thread=thread, post=relayed,
-               incident_id=incident.id)
+        if thread is not None:
+            notify(thread.author, "promoted", actor=author, thread=thread,
+                   post=_relayed(thread), incident_id=incident.id)
     elif event.type in _NEWS:
         threads = db.session.scalars(select(Thread).where(
             Thread.incident_id == incident.id).order_by(Thread.id)).all()
-        relayed = {t.id: db.session.get(Post, t.last_post_id) for t in threads if t.last_post_id}
+        relayed = {t.id: post for t in threads if (post := _relayed(t)) is not None}
         members: dict[int, Post] = {}
         for thread in threads:
             if thread.id in relayed:
@@ -42,3 +42,8 @@ def tell_members(event: Event) -> None:
                 .where(Affected.thread_id.in_(list(relayed))).order_by(Affected.thread_id)):
             members.setdefault(user_id, relayed[thread_id])
         notify_each(_NEWS[event.type], members, author, incident_id=incident.id)
+
+
+def _relayed(thread: Thread) -> Post | None:
+    """The update relayed into `thread` just now: its latest post."""
+    return db.session.get(Post, thread.last_post_id) if thread.last_post_id else None

@@ -249,3 +249,11 @@ def test_a_merged_report_tells_its_author_and_honours_never_for_its_mail(app, cl
         forum.merge_duplicate(other, target, moderator)
     deliver_due()
     assert mails_to(smtp_server, author) == []
+
+
+def test_the_demo_member_finds_a_quote_and_a_mention_waiting(app, client, runner):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    client.login("membre1@exemple.org", "membre-demo-2026")
+    assert bell(client) == "1"  # quoted and named in one post: told of the mention
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Karim B. vous a mentionné" in page
