@@ -78,3 +78,19 @@ def test_quote_a_selection_mention_a_member_who_follows_the_bell(app, page, live
     assert page.url.endswith(f"#post-{reply_id}")
     assert page.locator(".bell-count").count() == 0  # reading the thread marked it read
     screenshot(page, "notify-06-at-the-post")
+
+
+def test_the_account_page_chooses_how_each_kind_is_told(app, page, live_server):
+    member = make_user(name="Jean Dupont")
+    log_in(page, live_server, member)
+    page.goto(f"{live_server}/notifications")
+    assert "Rien de nouveau" in page.locator("main").inner_text()
+    page.get_by_role("link", name="votre compte").click()
+    card = page.locator("#notifications")
+    card.get_by_label("Mentions de mon nom").select_option("mail")
+    card.get_by_role("button", name="Enregistrer").click()
+    assert "préférences de notification sont enregistrées" in page.locator(".flashes").inner_text()
+    card = page.locator("#notifications")
+    assert card.get_by_label("Mentions de mon nom").input_value() == "mail"
+    card.scroll_into_view_if_needed()
+    screenshot(page, "notify-07-account-preferences")

@@ -181,12 +181,14 @@ def test_members_seen_only_in_staff_boards_are_never_suggested_to_members(app, c
     hidden_writer = make_user(name="Moana Cachée")
     thread = make_thread(author=hidden_writer)
     forum.hide_thread(thread, moderator)
+    hidden_reply = forum.reply(make_thread(), make_user(name="Morgane Masquée"), "Spam")
+    forum.hide_post(hidden_reply, moderator)
     member = make_user()
     client.login(member.email)
     assert names(client, "mo") == []
     client.logout()
     client.login(make_user(role="admin").email)
-    assert names(client, "mo") == ["Moana Cachée", "Modeste Secret"]
+    assert names(client, "mo") == ["Moana Cachée", "Modeste Secret", "Morgane Masquée"]
 
 
 def test_suggestions_need_a_login_and_are_rate_limited(app, client, login_as):

@@ -4,7 +4,6 @@ mentions by mail come in one batch through the outbox and a real SMTP server."""
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from board.extensions import db
@@ -14,18 +13,14 @@ from board.forum.notifications import MAIL_DELAY_SECONDS, Notification, unread_c
 from board.outbox.models import OutboxMessage
 from board.outbox.services import deliver_due
 from board.urls import site_context
+from tests.conftest import count_queries
 from tests.factories import make_board, make_thread, make_user
-from tests.forum.test_watching import DIGEST, after_the_window, mails_to, text_of
-from tests.outbox import conftest as outbox_fixtures
+from tests.forum import test_watching as watching
+from tests.forum.test_watching import after_the_window, mails_to, text_of
 
-_smtp_server = outbox_fixtures._smtp_server
-smtp_server = outbox_fixtures.smtp_server
-clock = outbox_fixtures.clock
-
-
-@pytest.fixture(autouse=True)
-def digest_window(app, monkeypatch):
-    monkeypatch.setitem(app.config, "WATCH_DIGEST_SECONDS", DIGEST)
+# The watch tests' fixtures: the loopback SMTP server, the clock, the digest window.
+_smtp_server, smtp_server = watching._smtp_server, watching.smtp_server
+clock, digest_window = watching.clock, watching.digest_window
 
 
 def bell(client) -> str | None:
@@ -127,6 +122,22 @@ def test_a_notification_of_what_was_moved_out_of_sight_is_neither_listed_nor_cou
     page = client.get("/notifications").get_data(as_text=True)
     assert "Bientôt secret" not in page and f"/posts/{post.id}" not in page
     assert "Message masqué" not in page
+
+
+def test_the_list_costs_the_same_for_few_and_many_notifications(app, client):
+    member = make_user(name="Jean")
+    client.login(member.email)
+    costs = []
+    for count in (3, 40):
+        writers = [make_user() for _ in range(count)]
+        for writer in writers:
+            forum.reply(make_thread(author=writer), writer, "@Jean regarde")
+        client.get("/notifications")
+        with count_queries() as statements:
+            assert client.get("/notifications").status_code == 200
+        costs.append(len(statements))
+    # The member, the page of rows with their actors, threads and posts, its count, the bell.
+    assert costs[0] == costs[1] <= 5, costs
 
 
 def test_guests_have_no_bell_and_no_list(client):
