@@ -10,6 +10,7 @@ from board.accounts import services as accounts
 from board.accounts.models import User
 from board.clock import now, travel
 from board.extensions import db, refresh_statistics
+from board.forum import reading, solutions
 from board.forum import services as forum
 from board.forum.mentions import quote_source
 from board.forum.models import Board, Post, Thread
@@ -183,9 +184,29 @@ def demo(if_empty: bool):
     with site_context():
         _load_travaux(admin, members)
         _conversation(members)
+        _solved_and_unread(members)
     refresh_statistics()
     click.echo("Demo data loaded.")
     _print_logins()
+
+
+def _solved_and_unread(members) -> None:
+    """The help boards take solutions: the expired certificate is solved by the moderator's
+    answer. Membre 1 has been around for weeks and read two threads partly: their board
+    pages show what is new since."""
+    for slug in BOARD_SERVICES:
+        db.session.scalar(select(Board).where(Board.slug == slug)).solvable = True
+    certificate = db.session.scalar(select(Thread).where(Thread.slug.like("certificat-%")))
+    answer = db.session.scalar(select(Post).where(Post.thread_id == certificate.id,
+                                                  Post.official.is_(True)))
+    solutions.mark_solution(certificate, answer, certificate.author)
+    reader = members[0]
+    reader.created_at = now() - timedelta(days=45)
+    for slug, read in (("erreur-503%", 2), ("webmail-tres-lent%", 1)):
+        thread = db.session.scalar(select(Thread).where(Thread.slug.like(slug)))
+        posts = db.session.scalars(select(Post.id).where(Post.thread_id == thread.id)
+                                   .order_by(Post.id)).all()
+        reading.mark_read(reader, thread, posts[read - 1])
 
 
 def _burst_on_mail(mail: Service, members) -> None:

@@ -101,3 +101,14 @@ def test_the_demo_answers_calendars_and_webhooks(app, client, runner, monkeypatc
         assert document["data"]["update"]["message"] == "Le disque fautif est remplacé."
     finally:
         receiver.close()
+
+
+def test_the_demo_shows_a_solved_help_thread_and_unread_threads(app, client, runner):
+    """Issue 15: a help thread solved in its board; Membre 1 has new messages to read."""
+    runner.invoke(args=["demo"])
+    board = client.get("/boards/hebergement-web").get_data(as_text=True)
+    assert "Certificat Let's Encrypt non renouvelé" in board.replace("&#39;", "'")
+    assert "badge-solved" in board
+    client.login("membre1@exemple.org", "membre-demo-2026")
+    board = client.get("/boards/hebergement-web").get_data(as_text=True)
+    assert "nouveaux messages" in board and "badge-new" in board

@@ -8,6 +8,7 @@ from board.clock import now
 from board.extensions import db
 from board.forum import services
 from board.forum.models import Post, Thread
+from board.forum.reading import ThreadRead
 from board.markup import render
 from tests.conftest import count_queries
 from tests.factories import make_board, make_thread, make_user
@@ -21,6 +22,9 @@ BOARD_PAGE_BUDGET = 2 + BANNER   # board, threads with authors and last posts (n
 INDEX_BUDGET = 1 + BANNER        # boards with their last posts
 # A guest's page costs one more on a cache miss: its stamp (board/pagecache.py).
 STAMP = 1
+# Unread tracking (board/forum/reading.py) costs a member one more: a board page reads the
+# marks of all its threads at once, a thread page moves the member's mark (one upsert).
+READ_MARKS = 1
 # A member's page costs one more for the bell's count; on a thread page, the same query says
 # whether the thread's notifications are to be marked read.
 BELL = 1
@@ -69,7 +73,7 @@ def test_thread_page_costs_the_same_for_20_and_200_posts(client, logged_in):
         client.login(make_user().email)
     few = queries_for(client, f"/threads/{small.id}/{small.slug}")
     many = queries_for(client, f"/threads/{big.id}/{big.slug}?page=5")
-    assert few == many == THREAD_PAGE_BUDGET + (2 + BELL if logged_in else STAMP)
+    assert few == many == THREAD_PAGE_BUDGET + (2 + READ_MARKS + BELL if logged_in else STAMP)
 
 
 def test_posts_edited_by_staff_cost_no_query_each(client):
@@ -94,7 +98,34 @@ def test_board_page_costs_the_same_for_30_and_3000_threads(client):
     many = queries_for(client, f"/boards/{big.slug}?page=50")
     assert few == many == BOARD_PAGE_BUDGET + STAMP
     client.login(authors[0].email)
-    assert queries_for(client, f"/boards/{big.slug}") == BOARD_PAGE_BUDGET + 1 + BELL
+    assert queries_for(client, f"/boards/{big.slug}") == BOARD_PAGE_BUDGET + 1 + READ_MARKS + BELL
+
+
+def test_unread_tracking_costs_the_same_for_few_and_many_marks(client):
+    # A member who read part of every thread of a big board, then others replied to them:
+    # the board page counts the new messages of all its threads in one query, and a thread
+    # page's mark is one statement, whatever the marks held.
+    authors = [make_user() for _ in range(5)]
+    reader = make_user()
+    small, big = make_board(), make_board()
+    add_threads(small, authors, 3)
+    add_threads(big, authors, 300)
+    db.session.execute(insert(ThreadRead), [
+        {"user_id": reader.id, "thread_id": t.id, "last_read_post_id": t.first_post_id,
+         "read_at": now()} for t in db.session.scalars(select(Thread))])
+    db.session.commit()
+    threads = db.session.scalars(select(Thread).where(Thread.board_id == big.id)).all()
+    for thread in threads[-30:]:
+        add_posts(thread, authors[0], 3)
+    client.login(reader.email)
+    few = queries_for(client, f"/boards/{small.slug}")
+    many = queries_for(client, f"/boards/{big.slug}")
+    page = client.get(f"/boards/{big.slug}").get_data(as_text=True)
+    assert page.count("3 nouveaux messages") == 30
+    assert few == many == BOARD_PAGE_BUDGET + 1 + READ_MARKS + BELL
+    thread = threads[-1]
+    assert queries_for(client, f"/threads/{thread.id}/{thread.slug}") == \
+        THREAD_PAGE_BUDGET + 2 + READ_MARKS + BELL
 
 
 def test_index_costs_the_same_for_few_and_many_boards(client):

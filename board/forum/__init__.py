@@ -3,7 +3,17 @@
 
 def init_app(app) -> None:
     """The forum's pages and feeds, and the digest mail of watched threads."""
-    from board.forum import feeds, notification_views, notifications, services, stamps, views
+    from board.forum import (
+        feeds,
+        notification_views,
+        notifications,
+        reading_views,
+        services,
+        solution_views,
+        solutions,
+        stamps,
+        views,
+    )
     from board.outbox.services import add_handler
 
     app.register_blueprint(views.bp)
@@ -11,4 +21,7 @@ def init_app(app) -> None:
     stamps.register()
     notifications.init_app(app)
     notification_views.init_app(app)
+    app.register_blueprint(reading_views.bp)
+    app.register_blueprint(solution_views.bp)
+    app.jinja_env.globals["can_mark_solution"] = solutions.can_mark_solution
     add_handler(app, "watch_digest", services.send_digest, domain="forum")

@@ -42,12 +42,20 @@ def _thread_items(threads) -> list[feeds.Item]:
             categories.append((f"service-{thread.service_id}", name_of(thread.service_id)))
         if thread.incident_id:
             categories.append(("incident", _("Official incident")))
+        if thread.solution_post_id:
+            categories.append(("solved", _("Solved")))
         items.append(feeds.Item(
-            key=f"thread-{thread.id}", title=thread.title, link=thread_url(thread),
+            key=f"thread-{thread.id}", title=_solved_title(thread), link=thread_url(thread),
             published=thread.created_at,
             updated=(post.edited_at or post.created_at) if post else thread.created_at,
             html=str(html), author=thread.author.name, categories=categories))
     return items
+
+
+def _solved_title(thread: Thread) -> str:
+    """A solved help thread says so in its title (board/forum/solutions.py)."""
+    return _("[Solved] %(title)s", title=thread.title) if thread.solution_post_id \
+        else thread.title
 
 
 def _incident_note(thread: Thread) -> Markup:
@@ -123,7 +131,7 @@ def thread_feed(thread_id: int, fmt: str):
         .order_by(Post.created_at.desc(), Post.id.desc()).limit(feeds.MAX_ITEMS), GUEST)).all()
     with force_locale(feeds.language()):
         return feeds.respond(
-            fmt, stamp, title=_("Community: %(title)s", title=thread.title),
+            fmt, stamp, title=_("Community: %(title)s", title=_solved_title(thread)),
             subtitle=_("Messages of the thread “%(title)s”.", title=thread.title),
             page_url=thread_url(thread), language=feeds.language(),
             items=_post_items(thread, posts))
@@ -137,9 +145,11 @@ def _post_items(thread: Thread, posts: list[Post]) -> list[feeds.Item]:
         position = thread.post_count - 1 - rank  # posts come newest first
         page = position // per_page + 1
         link = thread_url(thread, page=page if page > 1 else None, _anchor=f"post-{post.id}")
-        title = thread.title if position == 0 else _(
+        title = _solved_title(thread) if position == 0 else _(
             "%(name)s in “%(title)s”", name=post.author.name, title=thread.title)
         categories = [(thread.board.slug, thread.board.name)]
+        if post.id == thread.solution_post_id:
+            categories.append(("solution", _("Solution")))
         if post.official:
             categories.append(("official", _("Official answer")))
         items.append(feeds.Item(

@@ -106,3 +106,5 @@ class BoardForm(FlaskForm):
     default_service = _service(_l("Service of its reports, unless their authors choose another"))
     visibility = SelectField(_l("Who can see it"), choices=[
         SelectChoice("public", _l("Everyone")), SelectChoice("staff", _l("Staff only"))])
+    solvable = BooleanField(_l("Help board: a thread's author or staff can mark the reply "
+                               "that solved it"))

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from board.accounts.models import User
@@ -43,6 +43,8 @@ class Board(db.Model):
     # table belongs to board.travaux: the forum names it and never imports it).
     default_service_id: Mapped[int | None] = mapped_column(
         ForeignKey("services.id", ondelete="SET NULL"))
+    # A help board: its threads' authors (and staff) mark the reply that solved the problem.
+    solvable: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     last_post: Mapped["Post | None"] = relationship(foreign_keys=[last_post_id])
 
@@ -103,12 +105,17 @@ class Thread(HideableMixin, db.Model):
         ForeignKey("threads.id", ondelete="SET NULL"))
     # Moves whenever what the thread's feed shows changes (feeds' ETag and Last-Modified).
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # The reply its author or staff marked as what solved the problem (a help board's
+    # threads, board/forum/solutions.py); not `resolved_at`, which is a linked incident's.
+    solution_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL"))
 
     board: Mapped[Board] = relationship(foreign_keys=[board_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     last_post: Mapped["Post | None"] = relationship(foreign_keys=[last_post_id])
     duplicate_of: Mapped["Thread | None"] = relationship(
         foreign_keys=[duplicate_of_id], remote_side=[id])
+    solution_post: Mapped["Post | None"] = relationship(foreign_keys=[solution_post_id])
 
     @property
     def is_locked(self) -> bool:

@@ -62,7 +62,7 @@ MAIL_DELAY_SECONDS = 600
 PENDING, SENT = "pending", "sent"
 
 
-class Notification(db.Model):  # type: ignore[name-defined]  # as every model (pyproject)
+class Notification(db.Model):  # type: ignore[name-defined]
     __tablename__ = "notifications"
     # A member's list, newest first, and their unread count, both on one index.
     __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),)

@@ -21,7 +21,7 @@ from board.accounts.services import make_token
 from board.audit import record
 from board.clock import now
 from board.extensions import db
-from board.forum import mentions
+from board.forum import mentions, reading
 from board.forum.models import PUBLIC, Affected, Board, Post, Thread, Watch
 from board.forum.notifications import notify, notify_each, wants_mail
 from board.markup import escape_md, excerpt
@@ -197,9 +197,11 @@ def send_digest(payload: dict) -> None:
     if not user.is_active or not can_see_thread(user, thread) or not wants_mail(user, "reply"):
         row.notified_post_id = thread.last_post_id  # a later "mail" choice starts from now
         return
+    # What they already read in the site is left out (board/forum/reading.py).
     posts = db.session.scalars(visible_posts(
         select(Post).where(Post.thread_id == thread.id, Post.author_id != user.id,
-                           Post.id > (row.notified_post_id or 0))
+                           Post.id > (row.notified_post_id or 0),
+                           reading.unread_by(user, thread))
         .order_by(Post.id), user)).all()
     if not posts:
         return
@@ -319,6 +321,8 @@ def hide_post(post: Post, actor) -> None:
         thread.hidden_at, thread.hidden_by_id = now(), actor.id
         thread_visibility_changed.send(thread)
     post.hidden_at, post.hidden_by_id = now(), actor.id
+    if thread.solution_post_id == post.id:  # a hidden reply solves nothing any more
+        thread.solution_post_id = None
     if actor.id != post.author_id:
         record(actor, "post.hide", "post", post.id, thread=thread.id)
     _recount(thread)
@@ -457,12 +461,13 @@ def merge_duplicate(source: Thread, target: Thread, actor) -> int:
 
 
 def add_board(slug: str, name: str, description: str = "", visibility: str = PUBLIC,
-              position: int | None = None, default_service_id: int | None = None) -> Board:
+              position: int | None = None, default_service_id: int | None = None,
+              solvable: bool = False) -> Board:
     """Add a board in the caller's transaction, last unless a position is given."""
     if position is None:
         position = (db.session.scalar(select(func.max(Board.position))) or 0) + 1
     board = Board(slug=slug, name=name, description=description, visibility=visibility,
-                  position=position, default_service_id=default_service_id)
+                  position=position, default_service_id=default_service_id, solvable=solvable)
     db.session.add(board)
     db.session.flush()
     return board

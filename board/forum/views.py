@@ -12,7 +12,16 @@ from board.accounts.models import User
 from board.accounts.services import AccountError, read_token
 from board.audit import AuditLog
 from board.extensions import db, limiter
-from board.forum import forms, listing, mentions, moderation, notifications, services, stamps
+from board.forum import (
+    forms,
+    listing,
+    mentions,
+    moderation,
+    notifications,
+    reading,
+    services,
+    stamps,
+)
 from board.forum.models import Board, Post, Thread
 from board.forum.services import ForumError
 from board.pagecache import guest_cached
@@ -37,7 +46,9 @@ def get_board(slug: str) -> Board:
 def get_thread(thread_id: int) -> Thread:
     """The thread if the current user may see it; abort(404) otherwise."""
     stmt = visible_threads(
-        select(Thread).options(joinedload(Thread.board)).where(Thread.id == thread_id),
+        select(Thread).options(joinedload(Thread.board),
+                               joinedload(Thread.solution_post).joinedload(Post.author))
+        .where(Thread.id == thread_id),
         current_user,
     )
     return db.first_or_404(stmt)
@@ -90,7 +101,8 @@ def board(slug: str):
             after=request.args.get("after"), before=request.args.get("before"))
     except listing.BadPage:
         abort(404)
-    return render_template("forum/board.html", board=board, page=page)
+    return render_template("forum/board.html", board=board, page=page,
+                           marks=reading.page_marks(current_user, page.items))
 
 
 @bp.route("/boards/<slug>/new", methods=["GET", "POST"])
@@ -145,8 +157,11 @@ def thread(thread_id: int, slug: str | None = None):
         page.total = thread.post_count
     # A guest gets no form: building one makes a CSRF token, so a session and a cookie.
     form = forms.ReplyForm(formdata=None) if current_user.is_authenticated else None
-    return render_template("forum/thread.html", thread=thread, page=page, form=form,
+    html = render_template("forum/thread.html", thread=thread, page=page, form=form,
                            **_thread_tools(thread))
+    # After rendering: its commit expires what the page read.
+    reading.mark_read(current_user, thread, max((p.id for p in page.items), default=None))
+    return html
 
 
 def _thread_tools(thread: Thread) -> dict:
@@ -402,7 +417,7 @@ def admin_board(board_id: int | None = None):
         form.default_service.data = board.default_service_id
     if form.validate_on_submit():
         fields = {name: form[name].data for name in
-                  ("slug", "name", "description", "position", "visibility")}
+                  ("slug", "name", "description", "position", "visibility", "solvable")}
         fields["default_service_id"] = form.default_service.data
         try:
             services.save_board(board, current_user, **fields)

@@ -115,6 +115,7 @@ class Result:
     resolved: bool
     at: datetime
     affected: int | None
+    solved: bool = False  # a help thread with a reply marked as its solution
 
 
 @dataclass
@@ -375,7 +376,8 @@ def _results(rows, snippets, viewer) -> list[Result]:
                 THREAD_KIND, thread.id, thread.title,
                 url_for("forum.thread", thread_id=thread.id, slug=thread.slug), Markup(""),
                 thread.board.name, _("Resolved") if thread.resolved_at else _("Open"),
-                thread.resolved_at is not None, thread.created_at, thread.affected_count)
+                thread.resolved_at is not None, thread.created_at, thread.affected_count,
+                solved=thread.solution_post_id is not None)
     if ids[INCIDENT_KIND]:
         affected = dict(db.session.execute(visible_threads(
             select(Thread.incident_id, func.sum(Thread.affected_count))
