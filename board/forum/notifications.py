@@ -50,7 +50,7 @@ KIND_LABELS = {
     "promoted": _l("My report becomes an official incident"),
     "incident_updated": _l("Updates of an incident I am affected by"),
     "incident_resolved": _l("Resolution of an incident I am affected by"),
-    "solved": _l("A solution marked in my thread"),
+    "solved": _l("Solutions: my reply chosen, or my thread solved"),
     "merged": _l("My report merged into another thread"),
 }
 DELIVERY_LABELS = {SITE: _l("In the site"), MAIL: _l("By mail"), BOTH: _l("Site and mail"),
@@ -233,7 +233,8 @@ def send_mail_batch(payload: dict) -> None:
     rows = db.session.scalars(
         _still_visible(select(Notification).where(
             Notification.user_id == user.id, Notification.mail_state == PENDING), user)
-        .options(joinedload(Notification.actor), joinedload(Notification.thread))
+        .options(joinedload(Notification.actor), joinedload(Notification.thread),
+                 joinedload(Notification.post))
         .order_by(Notification.id)).all()
     db.session.execute(update(Notification).where(
         Notification.user_id == user.id, Notification.mail_state == PENDING)
@@ -288,8 +289,11 @@ def describe(row: Notification) -> str:
                                       title=title),
         "incident_resolved": lambda: _("An incident you are affected by is resolved: "
                                        "“%(title)s”", title=title),
-        "solved": lambda: _("%(actor)s marked a solution in “%(title)s”", actor=actor,
-                            title=title),
+        "solved": lambda: (
+            _("%(actor)s marked your reply as the solution in “%(title)s”", actor=actor,
+              title=title) if row.post is not None and row.post.author_id == row.user_id
+            else _("%(actor)s marked the solution of your thread “%(title)s”", actor=actor,
+                   title=title)),
         "merged": lambda: _("Your report was merged into “%(title)s”", title=title),
     }[row.kind]()
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from board.extensions import db
 from board.forum import services as forum
+from board.forum import solutions
 from board.forum.models import Post
 from board.forum.notifications import MAIL_DELAY_SECONDS, Notification, unread_count
 from board.outbox.models import OutboxMessage
@@ -268,3 +269,20 @@ def test_the_demo_member_finds_a_quote_and_a_mention_waiting(app, client, runner
     assert bell(client) == "1"  # quoted and named in one post: told of the mention
     page = client.get("/notifications").get_data(as_text=True)
     assert "Karim B. vous a mentionné" in page
+
+
+def test_a_solution_marked_by_staff_tells_the_reply_s_author_and_the_thread_s(app, client):
+    alice, carl, moderator = make_user(name="Alice"), make_user(name="Carl"), make_user(
+        role="moderator", name="Luc")
+    board = make_board()
+    board.solvable = True
+    thread = make_thread(board=board, author=alice, title="Certificat expiré")
+    right = forum.reply(thread, carl, "Supprimez l'enregistrement AAAA.")
+    solutions.mark_solution(thread, right, moderator)
+    client.login(carl.email)
+    assert ("Luc a retenu votre réponse comme solution dans « Certificat expiré »"
+            in client.get("/notifications").get_data(as_text=True))
+    client.logout()
+    client.login(alice.email)
+    assert ("Luc a marqué la solution de votre sujet « Certificat expiré »"
+            in client.get("/notifications").get_data(as_text=True))
