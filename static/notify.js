@@ -117,7 +117,9 @@
         if (typed === asked) return;
         asked = typed;
         try {
-          const response = await fetch(`${suggestUrl}?q=${encodeURIComponent(typed)}`,
+          const url = new URL(suggestUrl, window.location.href);
+          url.searchParams.set("q", typed);
+          const response = await fetch(url,
                                        { headers: { Accept: "application/json" } });
           if (!response.ok) return close();
           const found = await response.json();

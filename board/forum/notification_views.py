@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -80,18 +80,24 @@ def account_section() -> Markup:
 @limiter.limit("60 per minute")
 def suggest():
     """Display names that start with `q` (or one of whose words does), two letters at least,
-    as JSON: only members who wrote something the reader may see, never an address."""
+    as JSON: only members who wrote something the reader may see, never an address; those who
+    wrote in `thread` (an id) first."""
     typed = request.args.get("q", "").strip()
     if not 2 <= len(typed) <= 40:
         return jsonify([])
     pattern = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     seen_writing = visible_posts(select(Post.id).where(Post.author_id == User.id),
                                  current_user).exists()
+    thread_id = request.args.get("thread", type=int)
+    if thread_id is not None and not 0 < thread_id < 2**31:
+        thread_id = None  # no such thread: PostgreSQL's integers end there
+    in_thread = visible_posts(select(Post.id).where(
+        Post.author_id == User.id, Post.thread_id == (thread_id or 0)), current_user).exists()
     users = db.session.scalars(
         select(User).where(User.disabled_at.is_(None), seen_writing,
                            or_(User.name.ilike(f"{pattern}%", escape="\\"),
                                User.name.ilike(f"% {pattern}%", escape="\\")))
-        .order_by(User.name).limit(SUGGESTIONS)).all()
+        .order_by(case((in_thread, 0), else_=1), User.name).limit(SUGGESTIONS)).all()
     return jsonify([{"name": user.name, "url": profile_path(user)} for user in users])
 
 

@@ -175,6 +175,17 @@ def test_names_are_suggested_after_two_letters_without_addresses(app, client, lo
     assert names(client, "%") == [] and names(client, "j_") == []
 
 
+def test_who_wrote_in_the_thread_is_suggested_first(app, client, login_as):
+    make_thread(author=make_user(name="Jean Aubert"))
+    thread = make_thread(author=make_user(name="Jean Zola"))
+    login_as()
+    assert names(client, "jean") == ["Jean Aubert", "Jean Zola"]
+    response = client.get("/mentions/suggest", query_string={"q": "jean", "thread": thread.id})
+    assert [m["name"] for m in response.get_json()] == ["Jean Zola", "Jean Aubert"]
+    for odd in ("abc", "99999999999999999999", "-1"):
+        assert client.get(f"/mentions/suggest?q=jean&thread={odd}").status_code == 200
+
+
 def test_members_seen_only_in_staff_boards_are_never_suggested_to_members(app, client):
     moderator = make_user(role="moderator", name="Modeste Secret")
     make_thread(board=make_board(visibility="staff"), author=moderator)
