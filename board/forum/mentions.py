@@ -11,7 +11,6 @@ decides, but only the author's own words (outside quotes) tell anyone.
 import re
 
 from flask import url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
@@ -90,11 +89,8 @@ def tell(post: Post, actor, mentioned: list[User]) -> None:
 
 def quote_source(post: Post) -> str:
     """A Markdown quote of `post` for a reply: its author and a link to it, then its text,
-    each line behind "> ". Written in the site's language, as posts are read by all."""
-    from flask import current_app
-
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        head = _("[%(name)s wrote](%(url)s):", name=escape_md(post.author.name),
-                 url=url_for("forum.post", post_id=post.id))
+    each line behind "> ". In the writer's language, as the quote of a selection (notify.js)."""
+    head = _("[%(name)s wrote](%(url)s):", name=escape_md(post.author.name),
+             url=url_for("forum.post", post_id=post.id))
     lines = [head, ""] + post.body_source.strip().splitlines()
     return "\n".join(f"> {line}".rstrip() for line in lines) + "\n\n"
