@@ -123,6 +123,10 @@ def load(instance_path: str) -> dict:
         "SPIKE_MIN_SIGNALS": int(os.environ.get("SPIKE_MIN_SIGNALS", "5")),
         "SPIKE_FACTOR": float(os.environ.get("SPIKE_FACTOR", "3")),
         "SPIKE_QUIET_MINUTES": int(os.environ.get("SPIKE_QUIET_MINUTES", "120")),
+        # "Is it fixed for you?" (board/travaux/fixed.py): this many "no" in the last this
+        # many hours (since the resolution), and staff are asked whether to reopen.
+        "FIXED_NO_THRESHOLD": int(os.environ.get("FIXED_NO_THRESHOLD", "3")),
+        "FIXED_NO_WINDOW_HOURS": float(os.environ.get("FIXED_NO_WINDOW_HOURS", "6")),
         # Webhooks and the social relay may call loopback or private addresses (tests,
         # internal receivers); off, such an address is refused when saved and when called.
         "WEBHOOK_ALLOW_PRIVATE": os.environ.get("WEBHOOK_ALLOW_PRIVATE", "") in ("1", "true",
@@ -130,6 +134,11 @@ def load(instance_path: str) -> dict:
         # The social relay's account; both set, they take precedence over /admin/relay.
         "MASTODON_URL": os.environ.get("MASTODON_URL", ""),
         "MASTODON_TOKEN": os.environ.get("MASTODON_TOKEN", ""),
+        # Earlier versions of an edited post: its author and staff always read them; set,
+        # everyone who may read the post does too.
+        "REVISIONS_PUBLIC": os.environ.get("REVISIONS_PUBLIC", "") in ("1", "true", "yes", "on"),
+        # Flags from this many distinct members hide a post until staff decide (0: never).
+        "FLAG_HIDE_THRESHOLD": int(os.environ.get("FLAG_HIDE_THRESHOLD", "3")),
         "THREADS_PER_PAGE": 30,
         "POSTS_PER_PAGE": 20,
     }

@@ -10,13 +10,14 @@ from board.accounts import services as accounts
 from board.accounts.models import User
 from board.clock import now, travel
 from board.extensions import db, refresh_statistics
-from board.forum import reading, solutions
+from board.forum import drafts, flags, profiles, reading, solutions
 from board.forum import services as forum
 from board.forum.mentions import quote_source
 from board.forum.models import Board, Post, Thread
 from board.markup import excerpt, render
 from board.travaux import services as travaux
 from board.travaux import spikes
+from board.travaux.incident_templates import save_template
 from board.travaux.models import Service
 from board.travaux.subscription_models import ACTIVE, TravauxSubscription
 from board.urls import site_context
@@ -181,10 +182,13 @@ def demo(if_empty: bool):
                                 excerpt=excerpt(body_html), official=official,
                                 created_at=opened + timedelta(minutes=37 * offset)))
     forum.recount_all()
+    _edits_and_a_draft(moderator, members)
+    _profiles_and_flags(members)
     with site_context():
         _load_travaux(admin, members)
         _conversation(members)
         _solved_and_unread(members)
+        _postmortem_and_answers(admin, members)
     refresh_statistics()
     click.echo("Demo data loaded.")
     _print_logins()
@@ -207,6 +211,38 @@ def _solved_and_unread(members) -> None:
         posts = db.session.scalars(select(Post.id).where(Post.thread_id == thread.id)
                                    .order_by(Post.id)).all()
         reading.mark_read(reader, thread, posts[read - 1])
+
+
+def _edits_and_a_draft(moderator, members) -> None:
+    """The 503 report edited twice (its author adds what they found, a moderator masks an
+    address), so that its "modifié" opens two versions; and membre1's reply to it, begun and
+    left as a draft, waiting in the form when they log in."""
+    thread = db.session.scalar(select(Thread).where(Thread.title.startswith("Erreur 503")))
+    first = db.session.get(Post, thread.first_post_id)
+    author = first.author
+    forum.edit_post(first, author, first.body_source + "\n\n**Mise à jour** : l'erreur "
+                    "revient surtout quand le cache de l'extension est vidé (adresse IP "
+                    "vue dans les journaux : 203.0.113.42).")
+    forum.edit_post(first, moderator, first.body_source.replace(
+        "203.0.113.42", "[adresse masquée par la modération]"))
+    drafts.save_draft(members[0], "Même chose chez moi depuis 8 h, sur un WordPress 6.5 "
+                      "avec le même hébergement. Je regarde les journaux et je", thread=thread)
+
+
+def _profiles_and_flags(members) -> None:
+    """Two bios, and flagged replies waiting in /moderation/queue: an advert three members
+    flagged (hidden until staff decide), an off-topic reply one member flagged."""
+    profiles.set_bio(members[0], "Webmestre d'une petite association, cliente depuis 2015. "
+                                 "Je réponds volontiers sur **WordPress** et les certificats.")
+    profiles.set_bio(members[1], "Développeur, j'héberge une dizaine de sites ici.")
+    thread = db.session.scalar(select(Thread).where(Thread.slug.like("limite-de-memoire%")))
+    advert = forum.reply(thread, members[10], "Passez chez SuperHebergeur : -70 % la première "
+                                              "année avec le code PROMO70 !")
+    for member in members[2:5]:
+        flags.flag_post(advert, member, "spam")
+    aside = forum.reply(thread, members[11], "Quelqu'un a vu le match hier soir ?")
+    flags.flag_post(aside, members[5], "off_topic")
+    flags.flag_post(aside, members[6], "other", "Rien à voir avec la question posée.")
 
 
 def _burst_on_mail(mail: Service, members) -> None:
@@ -275,6 +311,20 @@ def _load_travaux(admin, members):
         message="Mise à jour de sécurité de MySQL. Chaque base sera indisponible moins de "
                 "5 minutes pendant la fenêtre.")
     _example_subscriptions(admin, services, members)
+    _example_templates(admin, services)
+
+
+def _example_templates(admin, services) -> None:
+    """Two incident templates for the forms' "Start from a template" and the API."""
+    save_template(None, admin, name="Panne de la messagerie",
+                  title="Messagerie : réception des mails interrompue", impact="major",
+                  status="investigating", services=[services["mail"]],
+                  message="Les mails entrants n'arrivent plus dans les boîtes. Nous "
+                          "enquêtons ; aucun mail n'est perdu, ils attendent dans la file.")
+    save_template(None, admin, name="Résolu : retour à la normale", title="", impact="minor",
+                  status="resolved", services=[],
+                  message="Le service fonctionne de nouveau normalement. Merci de votre "
+                          "patience ; dites-le-nous sur le forum si le problème persiste.")
 
 
 def _example_subscriptions(admin, services, members) -> None:
@@ -306,6 +356,49 @@ def _conversation(members) -> None:
         return
     forum.reply(answer.thread, karim, quote_source(answer) + f"Merci @{sophie.name}, trouvé "
                 "du premier coup ! Le message d'absence part bien.")
+
+
+POSTMORTEM = """Le 14 h 10, un filtre anti-spam a saturé : les mails sortants sont restés en file \
+d'attente pendant deux heures. Aucun mail n'a été perdu, mais beaucoup sont partis en retard.
+
+**Pourquoi ?** Une campagne de spam venue d'un compte piraté a rempli la file d'analyse, et \
+notre supervision ne regardait que l'état du service, pas la longueur de la file.
+
+**Ce que nous avons fait :** purge de la file, blocage du compte, redémarrage du filtre.
+
+Merci aux membres qui l'ont signalé sur le forum : ce sont vos messages qui nous ont \
+alertés, avant la supervision."""
+
+
+def _postmortem_and_answers(admin, members) -> None:
+    """The resolved incident gets a member's report linked, a published postmortem posted
+    into its threads, and "Is it fixed for you?" answers: one member says "Non"."""
+    from board.travaux import fixed, postmortems
+    from board.travaux.models import Incident
+
+    past = db.session.scalar(select(Incident).where(Incident.title == "Messagerie : envois "
+                                                                       "retardés"))
+    board = db.session.scalar(select(Board).where(Board.slug == "mail"))
+    with travel(-timedelta(days=12, hours=2, minutes=50)):
+        report = forum.open_thread(board, members[5], "Mails envoyés reçus avec 2 h de retard",
+                                   "Mes clients reçoivent mes mails de cet après-midi "
+                                   "seulement maintenant.", service_id=board.default_service_id)
+        for member in (members[0], members[1], members[11]):
+            forum.mark_affected(report, member)
+        travaux.link_thread(past, report, admin)
+    with travel(-timedelta(days=12, minutes=30)):
+        for member, answer in ((members[5], True), (members[1], True), (members[0], False)):
+            fixed.answer(past, member, answer, report)
+    with travel(-timedelta(days=11)):
+        actions = [postmortems.add_action(past, admin, text) for text in (
+            "Alerter sur la longueur de la file d'envoi", "Limiter le débit d'envoi par compte",
+            "Tester la reprise du filtre chaque mois")]
+        postmortems.publish(past, admin, POSTMORTEM)
+    # The action items moved on since, each change dated on the incident page.
+    for days, action, status in ((8, actions[0], "in_progress"), (5, actions[0], "done"),
+                                 (3, actions[1], "in_progress")):
+        with travel(-timedelta(days=days)):
+            postmortems.change_action(action, admin, status)
 
 
 def _print_logins():

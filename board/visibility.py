@@ -15,6 +15,7 @@ member deletes one). List messages are seen once sent, by everyone.
 as it sees the site, and Flask-Login hands it to every visitor who is not logged in.
 """
 
+from flask import current_app
 from flask_login import AnonymousUserMixin
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
@@ -93,6 +94,17 @@ def visible_posts(stmt, viewer):
 
 def can_see_post(viewer, post: Post) -> bool:
     return is_staff(viewer) or (_is_shown(post) and can_see_thread(viewer, post.thread))
+
+
+# Revisions of a post ----------------------------------------------------------------------
+
+def can_see_revisions(viewer, post: Post) -> bool:
+    """Whether `viewer` may read the earlier versions of `post`: its author and staff, while
+    they see the post; everyone who sees it when REVISIONS_PUBLIC is set."""
+    if not can_see_post(viewer, post):
+        return False
+    return (current_app.config["REVISIONS_PUBLIC"] or is_staff(viewer)
+            or (viewer.is_authenticated and viewer.id == post.author_id))
 
 
 # List messages ----------------------------------------------------------------------------

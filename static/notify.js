@@ -27,6 +27,7 @@
       const text = selection ? selection.toString().trim() : "";
       const post = selection && selection.rangeCount ? postOf(selection.anchorNode) : null;
       if (!text || !post || post !== postOf(selection.focusNode)
+          || !post.querySelector("[data-quote-post]")
           || !post.querySelector(".post-body").contains(selection.anchorNode)) {
         if (!button.matches(":hover, :focus")) hide();
         return;
@@ -42,8 +43,10 @@
     button.addEventListener("click", () => {
       if (!chosen) return;
       const { text, post } = chosen;
-      const name = post.querySelector(".author").textContent.trim().replace(/([\\`*_[\]()<>#!|~])/g, "\\$1");
-      const url = post.querySelector(".permalink").getAttribute("href");
+      const source = post.querySelector("[data-quote-post]");
+      if (!source) return;
+      const name = source.dataset.quoteAuthor.replace(/([\\`*_[\]()<>#!|~])/g, "\\$1");
+      const url = source.dataset.quoteUrl;
       const head = (settings.quoteHead || "[{name}]({url}):").replace("{name}", name).replace("{url}", url);
       const quote = [head, ""].concat(text.split("\n")).map((line) => `> ${line}`.trimEnd()).join("\n");
       const before = replyBox.value && !replyBox.value.endsWith("\n\n") ? (replyBox.value.endsWith("\n") ? "\n" : "\n\n") : "";

@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from board.accounts.models import User
 from board.extensions import db
 from board.forum.models import Board, Thread
 from board.lists.models import ListMessage
@@ -112,3 +113,20 @@ def test_the_demo_shows_a_solved_help_thread_and_unread_threads(app, client, run
     client.login("membre1@exemple.org", "membre-demo-2026")
     board = client.get("/boards/hebergement-web").get_data(as_text=True)
     assert "nouveaux messages" in board and "badge-new" in board
+
+
+def test_the_demo_shows_flagged_posts_in_the_moderation_queue(app, client, runner):
+    """Issue 15: from `make run`, a flagged post reaches the moderation queue; members have
+    profiles with a bio."""
+    from board.demo import MODERATOR
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    client.login(MODERATOR[0], MODERATOR[2])
+    home = client.get("/").get_data(as_text=True)
+    assert 'aria-label="2 messages en attente">2</span>' in home
+    queue = client.get("/moderation/queue").get_data(as_text=True)
+    assert "PROMO70" in queue and "Masqué par les signalements" in queue
+    assert "Rien à voir avec la question posée." in queue
+    sophie = db.session.scalar(select(User).where(User.name == "Sophie M."))
+    profile = client.get(f"/members/{sophie.id}-sophie-m").get_data(as_text=True)
+    assert "<strong>WordPress</strong>" in profile

@@ -63,8 +63,9 @@ FULL_BUDGET = {
     "site": 3 + PAGE_STAMP,      # stamp, threads with authors and boards, their first posts
     "board": 3 + PAGE_STAMP,     # board and stamp, threads with authors and boards, first posts
     "thread": 4 + PAGE_STAMP,    # stamp, thread, posts with authors, its board
-    "travaux": 4 + PAGE_STAMP,   # stamp, incidents with last updates and authors, services, threads
-    "service": 4 + PAGE_STAMP,   # stamp with the service, then as "travaux" without its stamp
+    # stamp, incidents with last updates and authors, services, threads, postmortems
+    "travaux": 5 + PAGE_STAMP,
+    "service": 5 + PAGE_STAMP,   # stamp with the service, then as "travaux" without its stamp
     "incident": 5 + PAGE_STAMP,  # stamp, incident, services, updates with authors, threads
 }
 CONDITIONAL_BUDGET = 1

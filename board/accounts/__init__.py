@@ -4,7 +4,7 @@
 def init_app(app) -> None:
     """The account pages, `flask users ...`, how a session finds its user, and the
     worker's half of a reset request; a member renamed, given a role or deleted changes
-    every page that shows them (board/pagecache.py)."""
+    every page that shows them (board/pagecache.py); each member's last visit."""
     from board import pagecache
     from board.accounts import cli, services, views
     from board.accounts.models import User
@@ -16,6 +16,18 @@ def init_app(app) -> None:
     login_manager.user_loader(services.load_user)
     add_handler(app, "password_reset", services.send_password_reset, domain="accounts")
     pagecache.on_change(User, _user_changed)
+    app.before_request(_note_seen)
+
+
+def _note_seen() -> None:
+    """A logged-in member's last visit, for staff (at most one write per few minutes)."""
+    from flask import request
+    from flask_login import current_user
+
+    from board.accounts.services import note_seen
+
+    if request.endpoint != "static" and current_user.is_authenticated:
+        note_seen(current_user)
 
 
 def _user_changed(session, user) -> None:

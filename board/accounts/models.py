@@ -34,6 +34,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the member last used the site, to a few minutes (staff read it on the profile).
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Changing the email or the password bumps it, so the links mailed before die with it.
     session_version: Mapped[int] = mapped_column(default=1)
     # The login this object was loaded through (never stored): see UserSession.

@@ -3,11 +3,12 @@
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from blinker import Namespace
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from board.accounts.models import ApiToken, User, UserSession
@@ -256,6 +257,7 @@ def start_session(user: User) -> str:
                                                  UserSession.expires_at <= now()))
     db.session.add(UserSession(user_id=user.id, key_hash=_key_hash(key),
                                expires_at=now() + current_app.config["REMEMBER_COOKIE_DURATION"]))
+    user.last_seen_at = now()
     db.session.commit()
     user.session_key = key
     return key
@@ -278,6 +280,21 @@ def user_for_session(user_id: str, key: str) -> User | None:
         return None
     login.user.session_key = key
     return login.user
+
+
+# A member's last visit is kept to this much: one write per member per few minutes at most,
+# never one per request.
+SEEN_EVERY = timedelta(minutes=5)
+
+
+def note_seen(user: User) -> None:
+    """Remember that `user` is using the site, when their last visit is older than
+    SEEN_EVERY (commits then; does nothing otherwise)."""
+    moment = now()
+    if user.last_seen_at is not None and moment - user.last_seen_at < SEEN_EVERY:
+        return
+    db.session.execute(update(User).where(User.id == user.id).values(last_seen_at=moment))
+    db.session.commit()
 
 
 def end_session(user: User) -> None:

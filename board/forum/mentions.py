@@ -64,6 +64,11 @@ def render_post(source: str) -> tuple[str, list[User]]:
     return body_html, list({path: by_path[path] for path in paths}.values())
 
 
+def rendered(source: str) -> str:
+    """A text's HTML as a post would show it, mentions linked: what a preview shows."""
+    return render_post(source)[0]
+
+
 def quoted_posts(source: str, reader) -> list[Post]:
     """The posts a text quotes (by the link of each quote's first line) that `reader` may
     see, each once."""

@@ -68,6 +68,8 @@ class Thread(HideableMixin, db.Model):
         Index("ix_threads_board_changed", "board_id", "changed_at"),
         # Reports on one service, newest first (search, similar reports, spikes).
         Index("ix_threads_service_created", "service_id", "created_at"),
+        # A member's threads, newest first (their profile).
+        Index("ix_threads_author_created", "author_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,7 +130,9 @@ class Thread(HideableMixin, db.Model):
 
 class Post(HideableMixin, db.Model):
     __tablename__ = "posts"
-    __table_args__ = (Index("ix_posts_thread_created", "thread_id", "created_at", "id"),)
+    __table_args__ = (Index("ix_posts_thread_created", "thread_id", "created_at", "id"),
+                      # A member's posts, newest first (their profile).
+                      Index("ix_posts_author_created", "author_id", "created_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))

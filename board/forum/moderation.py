@@ -35,6 +35,14 @@ ACTIONS = {
     "post.hide": (_l("Message hidden"), _l("%(actor)s hid a message in %(target)s")),
     "post.unhide": (_l("Message shown again"),
                     _l("%(actor)s made a message visible again in %(target)s")),
+    "flag.auto_hide": (_l("Message hidden by flags"), _l(
+        "%(actor)s hid a message in %(target)s: enough members flagged it")),
+    "flag.hide": (_l("Flags upheld"),
+                  _l("%(actor)s upheld the flags and hid a message in %(target)s")),
+    "flag.keep": (_l("Flags dismissed"),
+                  _l("%(actor)s dismissed the flags on a message in %(target)s")),
+    "flag.warn": (_l("Author warned"),
+                  _l("%(actor)s warned the author of a message in %(target)s")),
     "thread.lock": (_l("Thread locked"), _l("%(actor)s locked the thread %(target)s")),
     "thread.unlock": (_l("Thread unlocked"), _l("%(actor)s unlocked the thread %(target)s")),
     "thread.pin": (_l("Thread pinned"), _l("%(actor)s pinned the thread %(target)s")),
@@ -98,6 +106,12 @@ ACTIONS = {
     "webhook.test": (_l("Webhook test event sent"),
                      _l("%(actor)s sent a test event to the webhook endpoint %(target)s")),
     "relay.update": (_l("Social relay changed"), _l("%(actor)s changed the social relay")),
+    "template.create": (_l("Incident template created"),
+                        _l("%(actor)s created the incident template %(target)s")),
+    "template.update": (_l("Incident template changed"),
+                        _l("%(actor)s changed the incident template %(target)s")),
+    "template.delete": (_l("Incident template deleted"),
+                        _l("%(actor)s deleted the incident template %(target)s")),
 }
 # A code recorded by code newer than this table: still a sentence, with the code shown.
 UNKNOWN = _l("%(actor)s: %(action)s on %(target)s")

@@ -22,8 +22,10 @@ from board.audit import record
 from board.clock import now
 from board.extensions import db
 from board.forum import mentions, reading
+from board.forum.drafts import drop_draft
 from board.forum.models import PUBLIC, Affected, Board, Post, Thread, Watch
 from board.forum.notifications import notify, notify_each, wants_mail
+from board.forum.revisions import add_revision
 from board.markup import escape_md, excerpt
 from board.outbox.services import queue, queue_mail
 from board.permissions import has_role, is_admin, is_staff
@@ -115,6 +117,7 @@ def open_thread(board: Board, author, title: str, body: str, official: bool = Fa
     watches it. Commits."""
     thread = add_thread(board, author, title, body, official=official and is_staff(author),
                         service_id=service_id)
+    drop_draft(author, board=board)
     db.session.commit()
     return thread
 
@@ -145,18 +148,29 @@ def reply(thread: Thread, author, body: str, official: bool = False) -> Post:
         raise ForumError("locked")
     post = add_post(thread, author, body, official=official and is_staff(author))
     _watch(thread, author)
+    drop_draft(author, thread=thread)
     db.session.commit()
     return post
 
 
-def add_post(thread: Thread, author, body: str, official: bool = False) -> Post:
+def add_post(thread: Thread, author, body: str, official: bool = False,
+             tell_watchers: bool = True) -> Post:
     """Add a post in the caller's transaction (used by `reply` and by relayed updates);
-    the thread's watchers get it in their next digest mail."""
+    the thread's watchers get it in their next digest mail, unless the caller mails them
+    itself (`tell_watchers=False`: a postmortem, mailed once per person)."""
     columns, mentioned = _body(body)
     post = Post(thread=thread, author=author, **columns, created_at=now(), official=official)
     db.session.add(post)
     _recount(thread)
-    _wake_watchers(thread, author, post, mentioned)
+    if tell_watchers:
+        _wake_watchers(thread, author, post, mentioned)
+    else:
+        # Told otherwise: the watchers with no digest waiting count it as told, so that
+        # their next digest does not bring it again.
+        db.session.execute(update(Watch).where(Watch.thread_id == thread.id,
+                                               Watch.pending_since.is_(None))
+                           .values(notified_post_id=post.id),
+                           execution_options={"synchronize_session": False})
     mentions.tell(post, author, mentioned)
     return post
 
@@ -207,7 +221,11 @@ def send_digest(payload: dict) -> None:
         return
     row.notified_post_id = posts[-1].id
     token = make_token("unwatch", user.id, thread.id)
+    # What other domains add (app.extensions["digest_notes"]): Travaux's "is it fixed?".
+    notes = [n for note in current_app.extensions.get("digest_notes", ())
+             if (n := note(thread, user)) is not None]
     queue_mail(user.email, "watch_digest", user.locale, user=user, thread=thread, posts=posts,
+               notes=notes,
                first=absolute(url_for("forum.post", post_id=posts[0].id)),
                unwatch=absolute(url_for("forum.unwatch", token=token)))
 
@@ -296,7 +314,9 @@ def first_post_id(thread: Thread) -> int | None:
 
 def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
     """Replace a post's text (and the thread's title, for a first post); marked as edited,
-    and in the audit log when the editor is not the author. Commits."""
+    and in the audit log when the editor is not the author; the text it replaces is kept
+    (board/forum/revisions.py). Commits."""
+    add_revision(post, editor, body, title)
     columns, mentioned = _body(body)
     for name, value in columns.items():
         setattr(post, name, value)
@@ -314,31 +334,43 @@ def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
 def hide_post(post: Post, actor) -> None:
     """Hide a post (how its author deletes it). Hiding a thread's first post hides the whole
     thread. Commits."""
+    add_hiding(post, actor)
+    if actor.id != post.author_id:
+        record(actor, "post.hide", "post", post.id, thread=post.thread_id)
+    db.session.commit()
+
+
+def add_hiding(post: Post, actor) -> None:
+    """Hide a post in the caller's transaction, unlogged. `actor` None is the system: flags
+    from enough members (board/forum/flags.py) hide a post, a first one too, as staff may."""
     thread = post.thread
     if post.id == first_post_id(thread):
-        if not is_staff(actor) and thread.post_count > 1:
+        if actor is not None and not is_staff(actor) and thread.post_count > 1:
             raise ForumError("has-replies")
-        thread.hidden_at, thread.hidden_by_id = now(), actor.id
+        thread.hidden_at, thread.hidden_by_id = now(), actor.id if actor else None
         thread_visibility_changed.send(thread)
-    post.hidden_at, post.hidden_by_id = now(), actor.id
+    post.hidden_at, post.hidden_by_id = now(), actor.id if actor else None
     if thread.solution_post_id == post.id:  # a hidden reply solves nothing any more
         thread.solution_post_id = None
-    if actor.id != post.author_id:
-        record(actor, "post.hide", "post", post.id, thread=thread.id)
     _recount(thread)
-    db.session.commit()
 
 
 def unhide_post(post: Post, actor) -> None:
     """Show a hidden post again (its thread too, for a first post). Commits."""
+    add_showing(post)
+    record(actor, "post.unhide", "post", post.id, thread=post.thread_id)
+    db.session.commit()
+
+
+def add_showing(post: Post) -> None:
+    """Show a hidden post again in the caller's transaction, unlogged (its thread too, for a
+    first post)."""
     thread = post.thread
     post.hidden_at = post.hidden_by_id = None
     if post.id == first_post_id(thread):
         thread.hidden_at = thread.hidden_by_id = None
         thread_visibility_changed.send(thread)
-    record(actor, "post.unhide", "post", post.id, thread=thread.id)
     _recount(thread)
-    db.session.commit()
 
 
 # Moderation of threads ------------------------------------------------------------------

@@ -13,6 +13,7 @@ from board.accounts.services import AccountError, read_token
 from board.audit import AuditLog
 from board.extensions import db, limiter
 from board.forum import (
+    drafts,
     forms,
     listing,
     mentions,
@@ -114,6 +115,7 @@ def new_thread(slug: str):
     has_services = service_choices(form.service)
     if request.method == "GET":
         form.service.data = board.default_service_id
+        drafts.restored(form, current_user, board=board)
     # Search's box of ongoing operations and similar reports, when search is there: shown
     # live as one types (board.js), or after a first "Continue" without JavaScript.
     similar = current_app.extensions.get("similar_reports")
@@ -156,7 +158,8 @@ def thread(thread_id: int, slug: str | None = None):
     if not staff:
         page.total = thread.post_count
     # A guest gets no form: building one makes a CSRF token, so a session and a cookie.
-    form = forms.ReplyForm(formdata=None) if current_user.is_authenticated else None
+    form = (drafts.restored(forms.ReplyForm(formdata=None), current_user, thread=thread)
+            if current_user.is_authenticated else None)
     html = render_template("forum/thread.html", thread=thread, page=page, form=form,
                            **_thread_tools(thread))
     # After rendering: its commit expires what the page read.

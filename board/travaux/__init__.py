@@ -14,14 +14,17 @@ def init_app(app) -> None:
         cli,
         export,
         feeds,
+        history,
         mine_views,
         moderation,
         notices,
         page_parts,
+        report_views,
         services,
         spikes,
         stamps,
         subscriptions,
+        template_views,
         views,
     )
     from board.travaux.events import add_listener
@@ -29,8 +32,10 @@ def init_app(app) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(history.bp)
     app.register_blueprint(api.bp)
     _init_outbound(app)
+    _init_postmortems(app)
     stamps.register()
     csrf.exempt(api.bp)  # token calls carry no cookie, so no CSRF token either
     app.cli.add_command(cli.travaux)
@@ -39,6 +44,8 @@ def init_app(app) -> None:
     moderation.init_app(app)
     subscriptions.init_app(app)
     add_listener(app, notices.tell_members, domain="travaux")  # members' notifications
+    template_views.init_app(app)  # incident templates: their pages, the forms' list
+    report_views.init_app(app)  # what incidents cost: the page's staff panel, /admin/reports
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")
@@ -60,3 +67,20 @@ def _init_outbound(app) -> None:
                 keep_hours=webhooks.KEEP_HOURS)
     add_failure_hook(app, webhooks.record_failure, domain="travaux")
     add_handler(app, relay.RELAY, relay.post_status, domain="travaux")
+
+
+def _init_postmortems(app) -> None:
+    """Postmortems and "Is it fixed for you?": their pages, the parts they add to the
+    incident, thread, reports and account pages, the note in watch digests, the mail job."""
+    from board.outbox.services import add_handler
+    from board.travaux import fixed, postmortem_views, postmortems
+
+    app.register_blueprint(postmortem_views.bp)
+    app.jinja_env.globals.update(
+        travaux_postmortem=postmortem_views.incident_part,
+        travaux_fixed_question=postmortem_views.thread_part,
+        travaux_fixed_alerts=postmortem_views.reports_part,
+        action_label=postmortems.action_label)
+    app.extensions.setdefault("account_sections", []).append(postmortem_views.account_section)
+    app.extensions.setdefault("digest_notes", []).append(fixed.digest_note)
+    add_handler(app, postmortems.MAIL, postmortems.fan_out, domain="travaux")

@@ -13,6 +13,7 @@ from board.accounts.services import user_for_token
 from board.extensions import db
 from board.formfields import one_line
 from board.travaux import services
+from board.travaux.incident_templates import find_template
 from board.travaux.models import CLOSED, INCIDENT, KINDS, Incident, Service
 from board.travaux.services import TravauxError
 from board.travaux.status import incident_json, public_thread_urls, status_document
@@ -117,6 +118,23 @@ def _services(data) -> list[Service]:
     return list(found)
 
 
+def _with_template(data: dict) -> tuple[dict, list[Service] | None]:
+    """The body over its template's fields ("template": "<name>"): what the call gives wins.
+    Also the template's services, or None. An unknown name is a 422."""
+    name = data.get("template")
+    if name is None:
+        return data, None
+    template = find_template(name) if isinstance(name, str) else None
+    if template is None:
+        raise APIError(422, "unknown_template",
+                       f"There is no incident template named {name!r}.", {"template": name})
+    base = {key: value for key, value in (("title", template.title),
+                                          ("message", template.message),
+                                          ("status", template.status or None),
+                                          ("impact", template.impact)) if value}
+    return {**base, **{k: v for k, v in data.items() if v is not None}}, template.services
+
+
 def _refused(error: TravauxError):
     return APIError(422, "invalid", f"Refused: {error}.", {"reason": str(error)})
 
@@ -124,14 +142,16 @@ def _refused(error: TravauxError):
 @bp.post("/incidents")
 def open_incident():
     user = _admin_from_token()
-    data = _json_body()
+    data, template_services = _with_template(_json_body())
     kind = data.get("kind", INCIDENT)
     if kind not in KINDS:
         raise APIError(422, "invalid", "'kind' is incident or maintenance.", {"kind": kind})
     try:
         incident = services.open_incident(
             user, kind=kind, title=_text(data, "title", max_length=150, line=True),
-            impact=data.get("impact", "minor"), services=_services(data),
+            impact=data.get("impact", "minor"),
+            services=_services(data) if "services" in data or template_services is None
+            else list(template_services),
             message=_text(data, "message"), status=data.get("status"),
             window=(_time(data, "window_start"), _time(data, "window_end")),
             notify=_flag(data, "notify", True), via="api")
@@ -144,7 +164,7 @@ def open_incident():
 def post_update(incident_id: int):
     user = _admin_from_token()
     incident = _incident(incident_id)
-    data = _json_body()
+    data = _with_template(_json_body())[0]
     status = data.get("status") or services.current_status(incident)
     try:
         services.post_update(incident, user, status, _text(data, "message"),

@@ -16,7 +16,7 @@ from board.clock import now
 from board.extensions import db
 from board.travaux.models import MAINTENANCE, Incident, IncidentUpdate
 
-EVENT_TYPES = ("incident.opened", "incident.updated", "incident.resolved",
+EVENT_TYPES = ("incident.opened", "incident.updated", "incident.resolved", "incident.postmortem",
                "maintenance.announced", "maintenance.updated", "maintenance.rescheduled",
                "maintenance.cancelled", "maintenance.reminder", "maintenance.started",
                "maintenance.completed", "thread.promoted", "report.spike")
@@ -34,7 +34,8 @@ class Event:
     own actions, always for what the worker does (a maintenance starting, a reminder).
     `data` holds what the type adds, JSON-able: `previous_start`/`previous_end` (ISO, UTC) for
     a reschedule, `lead_minutes` for a reminder, `thread_id` for a promotion, `suspect_id`,
-    `service_id` and `signals` for a spike.
+    `service_id` and `signals` for a spike, `postmortem_url` and `published_at` for a
+    postmortem.
     """
 
     type: str

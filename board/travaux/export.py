@@ -26,6 +26,7 @@ from sqlalchemy import select, text
 from board.clock import now
 from board.extensions import db
 from board.outbox.services import Later
+from board.travaux import history
 from board.travaux.models import Incident, Service
 from board.travaux.status import status_document
 from board.visibility import GUEST
@@ -50,6 +51,10 @@ def export_path(path: str) -> str | None:
     target = None
     if base in ("/travaux/", "/travaux") and not query:
         target = "index.html"
+    elif base == "/travaux/history":  # the months' index and one page per month
+        month = re.fullmatch(r"month=(\d{4}-\d{2})", query)
+        target = f"history/{month.group(1)}.html" if month else \
+            "history/index.html" if not query else None
     elif match := re.fullmatch(r"/travaux/incidents/(\d+)", base):
         target = f"incidents/{match.group(1)}.html"
     elif match := re.fullmatch(r"/travaux/incidents/(\d+)/feed\.(rss|atom)", base):
@@ -143,6 +148,11 @@ def build(target: Path) -> dict:
     pages = 0
     (target / "index.html").write_text(_page("/travaux/", "travaux.status", 0),
                                        encoding="utf-8")
+    (target / "history").mkdir()
+    history_pages = history.export_pages()
+    for path, name in history_pages:
+        (target / "history" / name).write_text(_page(path, "travaux_history.history", 1),
+                                               encoding="utf-8")
     ids = db.session.scalars(select(Incident.id).order_by(Incident.id)).all()
     for incident_id in ids:
         html = _page(f"/travaux/incidents/{incident_id}", "travaux.incident", 1,
@@ -174,7 +184,7 @@ def build(target: Path) -> dict:
     static = Path(current_app.static_folder)
     for name in _STATIC_FILES:
         shutil.copyfile(static / name, target / "static" / name)
-    return {"pages": pages + 1, "incidents": len(ids)}
+    return {"pages": pages + 1, "incidents": len(ids), "history_pages": len(history_pages)}
 
 
 def export(directory: str | os.PathLike) -> dict:

@@ -15,7 +15,7 @@ from board import feeds
 from board.extensions import db
 from board.forum.models import Board
 from board.pagecache import guest_cached
-from board.travaux import services
+from board.travaux import postmortems, services
 from board.travaux.calendar import calendar_directory
 from board.travaux.models import Incident, IncidentUpdate, Service, incident_services
 from board.travaux.stamps import travaux_stamp
@@ -96,7 +96,13 @@ def feed(fmt: str):
             title=_("Travaux: %(service)s", service=name) if name else _("Travaux"),
             subtitle=_("Incidents and maintenance of our services."),
             page_url=absolute(url_for("travaux.status")), language=feeds.language(),
-            items=[_incident_item(i, threads[i.id]) for i in incidents])
+            items=_newest([_incident_item(i, threads[i.id]) for i in incidents]
+                          + postmortems.feed_items(service_id=service[0] if service else None)))
+
+
+def _newest(items: list[feeds.Item]) -> list[feeds.Item]:
+    """Incidents and their postmortems in one feed: the newest published first."""
+    return sorted(items, key=lambda item: item.published, reverse=True)[:feeds.MAX_ITEMS]
 
 
 def _incident_item(incident: Incident, threads: list[str]) -> feeds.Item:
@@ -144,6 +150,8 @@ def incident_feed(incident_id: int, fmt: str):
                 feeds.absolute_html(u.body_html))),
             author=u.author.name if u.author else current_app.config["FEED_AUTHOR"],
             categories=_categories(incident, u.status)) for u in updates]
+        if incident.resolved_at is not None:  # only a resolved incident has a postmortem
+            items = _newest(items + postmortems.feed_items(incident_id=incident.id))
         return feeds.respond(
             fmt, stamp, title=_("Travaux: %(title)s", title=incident.title),
             subtitle=_("Updates of this maintenance.") if incident.is_maintenance

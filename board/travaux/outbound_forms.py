@@ -12,6 +12,7 @@ EVENT_LABELS = {
     "incident.opened": _l("Incident opened"),
     "incident.updated": _l("Incident updated"),
     "incident.resolved": _l("Incident resolved"),
+    "incident.postmortem": _l("Postmortem published"),
     "maintenance.announced": _l("Maintenance announced"),
     "maintenance.updated": _l("Maintenance updated"),
     "maintenance.rescheduled": _l("Maintenance rescheduled"),

@@ -24,7 +24,7 @@ from board.forum.models import Affected, Thread
 from board.forum.services import thread_number
 from board.pagecache import guest_cached
 from board.permissions import role_required
-from board.travaux import forms, mine, services, spikes
+from board.travaux import forms, mine, services, spikes, template_fill
 from board.travaux.models import Incident, IncidentUpdate, Service, SuspectedIncident
 from board.travaux.services import TravauxError
 from board.travaux.stamps import travaux_stamp
@@ -127,6 +127,16 @@ def _update_form(incident: Incident, **kwargs) -> forms.UpdateForm:
     return form
 
 
+@bp.get("/travaux/incidents/<int:incident_id>/updates/new")
+@role_required("admin")
+def new_update(incident_id: int):
+    """The update form alone, filled from a template (?template=<name>) when asked."""
+    incident = get_incident(incident_id)
+    form = _update_form(incident, formdata=None)
+    template_fill.prefill(form)
+    return render_template("travaux/update_form.html", incident=incident, form=form)
+
+
 @bp.post("/travaux/incidents/<int:incident_id>/updates")
 @role_required("admin")
 def post_update(incident_id: int):
@@ -170,6 +180,8 @@ def new_incident():
     if request.method == "GET":
         form.kind.data = request.args.get("kind", "incident")
     by_id = _service_choices(form)
+    if request.method == "GET":
+        template_fill.prefill(form)
     if form.validate_on_submit():
         try:
             incident = services.open_incident(current_user, **_incident_fields(form, by_id))
@@ -198,6 +210,7 @@ def promote(thread_id: int):
         form.impact.data = services.guess_impact(thread.affected_count)
         if thread.service_id in by_id:
             form.services.data = [thread.service_id]
+        template_fill.prefill(form)
     if form.validate_on_submit():
         try:
             incident = services.promote(thread, current_user, **_incident_fields(form, by_id))
