@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PO := $(wildcard board/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test lint typecheck bench bench-search bench-webhooks bench-fanout \
+.PHONY: install run test lint typecheck bench bench-search bench-webhooks bench-fanout bench-uptime \
 	translations-extract translations-update worker clean
 
 install: $(VENV)/.installed $(MO)
@@ -60,6 +60,10 @@ bench-webhooks: install
 # a local SMTP server: fan-out time, mails/s (goal 35), doubles. BENCH_DB=postgresql://...
 bench-fanout: install
 	BENCH_DB="$(BENCH_DB)" $(BIN)/python bench/fanout.py
+
+# /travaux/ with its 90-day uptime bars on five years of history: times and query counts.
+bench-uptime: install
+	$(BIN)/python bench/uptime_history.py
 
 lint: install
 	$(BIN)/ruff check board tests

@@ -96,6 +96,8 @@ def load(instance_path: str) -> dict:
         "FEED_AUTHOR": os.environ.get("FEED_AUTHOR", "Communauté"),
         # Board where incidents opened on Travaux get their discussion thread.
         "TRAVAUX_BOARD": os.environ.get("TRAVAUX_BOARD", "travaux"),
+        # How often the worker counts yesterday's and today's uptime again (an open incident).
+        "UPTIME_REFRESH_SECONDS": float(os.environ.get("UPTIME_REFRESH_SECONDS", "300")),
         # Reminders mailed before a maintenance, in minutes ahead of its start (a day and an
         # hour); none for a maintenance announced less than that ahead.
         "TRAVAUX_REMINDERS": os.environ.get("TRAVAUX_REMINDERS", "1440,60"),

@@ -189,6 +189,7 @@ def demo(if_empty: bool):
         _conversation(members)
         _solved_and_unread(members)
         _postmortem_and_answers(admin, members)
+        _months_of_history(admin, members)
     refresh_statistics()
     click.echo("Demo data loaded.")
     _print_logins()
@@ -399,6 +400,87 @@ def _postmortem_and_answers(admin, members) -> None:
                                  (3, actions[1], "in_progress")):
         with travel(-timedelta(days=days)):
             postmortems.change_action(action, admin, status)
+# Months of history for the uptime bars: (service, days ago, Paris start, minutes, impact or
+# "maintenance", title). Two overlap on Messagerie; one crosses midnight on Hébergement web.
+HISTORY = [
+    ("hebergement-web", 310, "14:05", 130, "critical", "Hébergement web : panne du serveur web3"),
+    ("mail", 205, "09:40", 240, "major", "Messagerie : réception interrompue sur mx2"),
+    ("manager", 84, "08:30", 360, "minor", "Espace client : factures lentes à s'afficher"),
+    ("mail", 75, "10:15", 135, "major", "Messagerie : webmail injoignable pour une partie des "
+                                        "comptes"),
+    ("bases-de-donnees", 66, "02:00", 60, "maintenance", "Migration des bases MySQL vers "
+                                                         "de nouveaux disques"),
+    ("hebergement-web", 60, "17:20", 90, "critical", "Hébergement web : sites injoignables "
+                                                     "(réseau)"),
+    ("dns", 52, "11:00", 25, "major", "DNS : résolution intermittente sur ns2"),
+    ("bases-de-donnees", 45, "13:30", 180, "major", "Bases de données : connexions refusées "
+                                                    "sur db4"),
+    ("mail", 40, "06:00", 300, "minor", "Messagerie : envois lents vers Outlook"),
+    ("hebergement-web", 33, "22:30", 190, "major", "Hébergement web : erreurs PHP après une "
+                                                   "mise à jour"),
+    ("dns", 28, "02:00", 90, "maintenance", "Remplacement du serveur de noms ns1"),
+    ("bases-de-donnees", 21, "03:00", 60, "maintenance", "Mise à jour de PostgreSQL"),
+    ("hebergement-web", 18, "15:10", 45, "minor", "Hébergement web : lenteurs FTP"),
+    ("mail", 9, "08:00", 180, "minor", "Messagerie : filtres anti-spam en retard"),
+    ("mail", 9, "09:10", 40, "critical", "Messagerie : serveur IMAP arrêté"),
+    ("manager", 5, "12:00", 20, "critical", "Espace client : connexion impossible"),
+]
+# Reports nobody declared (and those of a declared day): (board, days ago, Paris time,
+# title, "affected" marks).
+PAST_REPORTS = [
+    ("hebergement-web", 33, "22:50", "Mon site affiche une erreur PHP", 4),
+    ("domaines-dns", 14, "19:05", "Mon domaine ne répond plus par moments", 3),
+    ("domaines-dns", 14, "19:40", "DNS qui ne résout pas depuis ce soir ?", 2),
+    ("mail", 62, "08:15", "Mails en double ce matin", 1),
+]
+
+
+def _paris(days_ago: int, clock: str):
+    """A moment `days_ago` local days back, at `clock` Paris time, in UTC."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    day = now().astimezone(paris).date() - timedelta(days=days_ago)
+    hours, minutes = (int(part) for part in clock.split(":"))
+    return datetime(day.year, day.month, day.day, hours, minutes, tzinfo=paris).astimezone(UTC)
+
+
+def _months_of_history(admin, members) -> None:
+    """Months of past incidents, maintenance and reports, counted at once: `/travaux/`
+    shows 90-day bars with their percentages, each service's page its months."""
+    from board.travaux import uptime
+
+    services = {s.slug: s for s in db.session.scalars(select(Service))}
+    for slug, days_ago, clock, minutes, impact, title in HISTORY:
+        start = _paris(days_ago, clock)
+        end = start + timedelta(minutes=minutes)
+        maintenance = impact == "maintenance"
+        with travel(start - timedelta(days=2 if maintenance else 0) - now()):
+            operation = travaux.open_incident(
+                admin, kind="maintenance" if maintenance else "incident", title=title,
+                impact="minor" if maintenance else impact, services=[services[slug]],
+                window=(start, end) if maintenance else (None, None),
+                message="Nous intervenons." if maintenance else "Nous enquêtons.")
+        if maintenance:
+            with travel(start - now()):
+                travaux.post_update(operation, admin, "in_progress", "C'est parti.")
+        else:
+            with travel(start + timedelta(minutes=minutes // 3) - now()):
+                travaux.post_update(operation, admin, "identified", "La cause est trouvée.")
+        with travel(end - now()):
+            travaux.post_update(operation, admin, "completed" if maintenance else "resolved",
+                                "C'est terminé." if maintenance else "Tout est rétabli.")
+    boards = {b.slug: b for b in db.session.scalars(select(Board))}
+    for n, (board, days_ago, clock, title, marks) in enumerate(PAST_REPORTS):
+        moment = _paris(days_ago, clock)
+        with travel(moment - now()):
+            thread = forum.open_thread(boards[board], members[n], title, "Quelqu'un d'autre ?",
+                                       service_id=boards[board].default_service_id)
+        for member in members[n + 1:n + 1 + marks]:
+            with travel(moment + timedelta(minutes=10) - now()):
+                forum.mark_affected(thread, member)
+    uptime.rebuild()
 
 
 def _print_logins():

@@ -119,6 +119,18 @@ def can_see_list_message(viewer, message: ListMessage) -> bool:
     return message.status == SENT
 
 
+# The community's marks of a day (uptime) -------------------------------------------------
+
+def visible_day_marks(stmt, viewer, model):
+    """Restrict a statement over a day's community marks (Travaux's CommunityDay, given as
+    `model`: this module imports no Travaux) to the days staff did not hide; staff see all."""
+    return stmt if is_staff(viewer) else stmt.where(shown(model))
+
+
+def can_see_day_marks(viewer, marks) -> bool:
+    return is_staff(viewer) or _is_shown(marks)
+
+
 # For templates ----------------------------------------------------------------------------
 
 def guest_restriction(item) -> str | None:

@@ -112,6 +112,14 @@ ACTIONS = {
                         _l("%(actor)s changed the incident template %(target)s")),
     "template.delete": (_l("Incident template deleted"),
                         _l("%(actor)s deleted the incident template %(target)s")),
+    "incident.postmortem": (_l("Postmortem published"),
+                            _l("%(actor)s published the postmortem of %(target)s")),
+    "postmortem.action": (_l("Postmortem action item changed"),
+                          _l("%(actor)s changed an action item of the postmortem of %(target)s")),
+    "postmortem.action.remove": (_l("Postmortem action item removed"), _l(
+        "%(actor)s removed an action item from the postmortem draft of %(target)s")),
+    "incident.fixed_alert.dismiss": (_l("\"Still broken\" alert dismissed"), _l(
+        "%(actor)s kept %(target)s resolved despite the \"still broken\" answers")),
 }
 # A code recorded by code newer than this table: still a sentence, with the code shown.
 UNKNOWN = _l("%(actor)s: %(action)s on %(target)s")

@@ -25,6 +25,8 @@ def init_app(app) -> None:
         stamps,
         subscriptions,
         template_views,
+        uptime,
+        uptime_views,
         views,
     )
     from board.travaux.events import add_listener
@@ -46,6 +48,8 @@ def init_app(app) -> None:
     add_listener(app, notices.tell_members, domain="travaux")  # members' notifications
     template_views.init_app(app)  # incident templates: their pages, the forms' list
     report_views.init_app(app)  # what incidents cost: the page's staff panel, /admin/reports
+    uptime.init_app(app)  # per-day minutes: the worker's tasks, the events listener
+    uptime_views.init_app(app)
     add_task(app, services.follow_windows, domain="travaux")
     add_task(app, spikes.detect, domain="travaux")
     add_handler(app, services.PUBLISH, export.publish, domain="travaux")

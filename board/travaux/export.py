@@ -65,6 +65,8 @@ def export_path(path: str) -> str | None:
             f"feed.{match.group(1)}" if not query else None
     elif base == "/travaux/maintenance.ics" and not query:
         target = "maintenance.ics"
+    elif match := re.fullmatch(r"/travaux/services/([a-z0-9-]+)", base):
+        target = f"services/{match.group(1)}.html" if not query else None
     elif match := re.fullmatch(r"/travaux/services/([a-z0-9-]+)/maintenance\.ics", base):
         target = f"calendars/{match.group(1)}.ics"
     elif match := re.fullmatch(r"/static/([\w.-]+)", base):
@@ -176,6 +178,7 @@ def build(target: Path) -> dict:
         (target / "calendars" / f"{slug}.ics").write_bytes(_calendar(
             f"/travaux/services/{slug}/maintenance.ics", "travaux_calendar.service_calendar",
             slug=slug))
+    _services(target)
     with current_app.test_request_context("/api/v1/status",
                                           base_url=current_app.config["BASE_URL"]):
         document = status_document()
@@ -185,6 +188,22 @@ def build(target: Path) -> dict:
     for name in _STATIC_FILES:
         shutil.copyfile(static / name, target / "static" / name)
     return {"pages": pages + 1, "incidents": len(ids), "history_pages": len(history_pages)}
+
+
+def _services(target: Path) -> None:
+    """Each service's page, and its 90 days of uptime as JSON beside it."""
+    from board.travaux.uptime_views import DAYS, uptime_document
+
+    (target / "services").mkdir()
+    for service in db.session.scalars(select(Service)):
+        html = _page(f"/travaux/services/{service.slug}", "travaux_uptime.service", 1,
+                     slug=service.slug)
+        (target / "services" / f"{service.slug}.html").write_text(html, encoding="utf-8")
+        with current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]):
+            g._login_user = GUEST
+            document = uptime_document(service, DAYS)
+        (target / "services" / f"{service.slug}.uptime.json").write_text(
+            json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def export(directory: str | os.PathLike) -> dict:

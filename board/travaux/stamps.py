@@ -1,8 +1,8 @@
 """What moves Travaux's generation (board/pagecache.py), and the stamp of its pages.
 
 Everything Travaux shows is on the banner of every page, so any change to an incident, an
-update or a service moves the one generation; threads linked to an incident move it too (the
-forum's stamps see to that: board/forum/stamps.py).
+update, a service or a stored uptime day moves the one generation; threads linked to an
+incident move it too (the forum's stamps see to that: board/forum/stamps.py).
 """
 
 from functools import cache
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from board import pagecache
 from board.travaux.models import Incident, IncidentUpdate, Service
+from board.travaux.uptime_models import CommunityDay, UptimeDay
 
 
 def travaux_changed(session: Session, _row) -> None:
@@ -19,7 +20,7 @@ def travaux_changed(session: Session, _row) -> None:
 
 
 def register() -> None:
-    for model in (Incident, IncidentUpdate, Service):
+    for model in (Incident, IncidentUpdate, Service, UptimeDay, CommunityDay):
         pagecache.on_change(model, travaux_changed)
 
 

@@ -15,7 +15,8 @@ from tests.factories import make_board, make_thread, make_user
 # The banner comes on top of each page's own queries: its stamp; the ongoing operations and
 # their services are read once per change of Travaux (board/travaux/page_parts.py).
 BANNER = 1
-STATUS_PAGE = 6 + BANNER    # open operations + services, service list, history count + page
+STATUS_PAGE = 8 + BANNER    # open operations + services, service list, history count + page,
+# the services' 90 days of uptime and of community marks (board/travaux/uptime_views.py)
 INCIDENT_PAGE = 4 + BANNER  # incident + last update, services, updates, linked threads
 THREAD_PAGE = 3 + 1 + BANNER  # the forum's thread page (a guest: no count), plus its incident box
 STAMP = 1  # a guest's page also reads its stamp (board/pagecache.py) on a cache miss

@@ -1,7 +1,7 @@
 """forum: notification preferences per kind, and the mail batches of notifications
 
 Revision ID: e8fcc1d07928
-Revises: 1116677d5745
+Revises: 50a352302093
 Create Date: 2026-12-01 19:05:55.988429
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e8fcc1d07928'
-down_revision = '1116677d5745'
+down_revision = '50a352302093'
 branch_labels = None
 depends_on = None
 
