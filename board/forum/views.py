@@ -194,10 +194,13 @@ def reply(thread_id: int):
     thread = get_thread(thread_id)
     form = forms.ReplyForm()
     if request.method == "GET":
+        form = drafts.restored(forms.ReplyForm(formdata=None), current_user, thread=thread)
         quoted = request.args.get("quote", type=int)
         post = db.session.get(Post, quoted) if quoted and quoted < 2**31 else None
         if post is not None and post.thread_id == thread.id and can_see_post(current_user, post):
-            form.body.data = mentions.quote_source(post)
+            # After the draft, if any: a quote adds to what is being written.
+            draft = (form.body.data or "").rstrip()
+            form.body.data = (draft + "\n\n" if draft else "") + mentions.quote_source(post)
         return render_template("forum/reply.html", thread=thread, form=form)
     if form.validate_on_submit():
         try:

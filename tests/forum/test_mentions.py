@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from board.extensions import db
 from board.forum import services as forum
+from board.forum.drafts import save_draft
 from board.forum.members import profile_path
 from board.forum.models import Post
 from board.forum.notifications import Notification
@@ -120,6 +121,16 @@ def test_quote_starts_the_reply_form_with_the_post_and_a_link_to_it(app, client,
     assert body.strip().splitlines() == [
         f"&gt; [Alice a écrit](/posts/{first.id}) :", "&gt;",
         "&gt; Le serveur **répond** mal.", "&gt; Depuis ce matin."]
+
+
+def test_a_quote_joins_the_draft_being_written(app, client, login_as):
+    thread = make_thread(author=make_user(name="Alice"), body="Texte cité")
+    member = login_as()
+    save_draft(member, "Mon début de réponse", thread=thread)
+    form = client.get(f"/threads/{thread.id}/reply?quote={thread.first_post_id}")
+    body = re.search(r"<textarea[^>]*>(.*?)</textarea>", form.get_data(as_text=True), re.S)
+    assert body.group(1).strip().startswith("Mon début de réponse\n\n&gt; [Alice a écrit]")
+    assert "&gt; Texte cité" in body.group(1)
 
 
 def test_quoting_a_post_tells_its_author(app, client, login_as):
