@@ -51,6 +51,7 @@
       const quote = [head, ""].concat(text.split("\n")).map((line) => `> ${line}`.trimEnd()).join("\n");
       const before = replyBox.value && !replyBox.value.endsWith("\n\n") ? (replyBox.value.endsWith("\n") ? "\n" : "\n\n") : "";
       replyBox.value += `${before}${quote}\n\n`;
+      replyBox.dispatchEvent(new Event("change", { bubbles: true }));  // drafts.js saves it
       hide();
       window.getSelection().removeAllRanges();
       replyBox.focus();
@@ -89,6 +90,7 @@
       const start = box.selectionStart - typed.length;
       box.value = `${box.value.slice(0, start)}${name} ${box.value.slice(box.selectionStart)}`;
       box.setSelectionRange(start + name.length + 1, start + name.length + 1);
+      box.dispatchEvent(new Event("change", { bubbles: true }));
       close();
       box.focus();
     };
