@@ -75,6 +75,8 @@ def load(instance_path: str) -> dict:
         "LIST_CONFIRM_DAYS": 3,
         # A watched thread's new replies are gathered this long into one mail.
         "WATCH_DIGEST_SECONDS": int(os.environ.get("WATCH_DIGEST_SECONDS", "600")),
+        # Notifications mailed in one batch per member (board/forum/notifications.py).
+        "NOTIFICATION_MAIL_SECONDS": int(os.environ.get("NOTIFICATION_MAIL_SECONDS", "600")),
         "OUTBOX_RETRY_SECONDS": int(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
         # Every delivery is appended here, outside the database, so that a restored backup
         # does not send again what went out after it (`flask reconcile-outbox`); "" turns it off.

@@ -12,6 +12,7 @@ from board.clock import now, travel
 from board.extensions import db, refresh_statistics
 from board.forum import drafts, flags, profiles, reading, solutions
 from board.forum import services as forum
+from board.forum.mentions import quote_source
 from board.forum.models import Board, Post, Thread
 from board.markup import excerpt, render
 from board.travaux import services as travaux
@@ -185,6 +186,7 @@ def demo(if_empty: bool):
     _profiles_and_flags(members)
     with site_context():
         _load_travaux(admin, members)
+        _conversation(members)
         _solved_and_unread(members)
         _postmortem_and_answers(admin, members)
         _months_of_history(admin, members)
@@ -344,6 +346,17 @@ def _example_subscriptions(admin, services, members) -> None:
         window=(start, start + timedelta(minutes=15)),
         message="Le relais SMTP passe à sa nouvelle version : une courte pause, rien ne "
                 "se perd.")
+
+
+def _conversation(members) -> None:
+    """Karim quotes Sophie (the demo's member login) and mentions her: her bell shows it."""
+    sophie, karim = members[0], members[1]
+    answer = db.session.scalar(select(Post).where(Post.author_id == sophie.id)
+                               .order_by(Post.id).limit(1))
+    if answer is None:
+        return
+    forum.reply(answer.thread, karim, quote_source(answer) + f"Merci @{sophie.name}, trouvé "
+                "du premier coup ! Le message d'absence part bien.")
 
 
 POSTMORTEM = """Le 14 h 10, un filtre anti-spam a saturé : les mails sortants sont restés en file \

@@ -9,6 +9,7 @@ can be replaced in one place.
 import html
 import re
 import threading
+from collections.abc import Callable
 from functools import cache
 
 from flask_babel import gettext
@@ -19,7 +20,8 @@ ALLOWED_TAGS = frozenset({
     "table", "thead", "tbody", "tr", "th", "td",
 })
 ALLOWED_ATTRIBUTES = {
-    "a": ["href", "title", "rel"],
+    "a": lambda tag, name, value: (name in ("href", "title", "rel")
+                                   or (name == "class" and value == MENTION_CLASS)),
     "img": ["src", "alt", "title", "loading"],
     "ol": ["start"],
     "th": lambda tag, name, value: name == "class" and value in ALIGN_CLASSES,
@@ -29,6 +31,9 @@ ALLOWED_ATTRIBUTES = {
 ALIGN_CLASSES = frozenset({"align-left", "align-center", "align-right"})
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener noreferrer"
+MENTION_CLASS = "mention"
+# What follows an "@" that may be a display name (names are 40 characters at most).
+_MENTION_SPAN = 40
 # Headings in a post sit below the page's own h1 and h2.
 HEADING_SHIFT = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h6", "h5": "h6", "h6": "h6"}
 
@@ -69,6 +74,35 @@ def _linkify(state, silent):
     state.pos += len(url) - len(proto)
     return True
 
+
+
+# A mention: "@" then a name the caller knows, the longest that fits ("@Jean Dupont merci"
+# names Jean Dupont when he exists, else Jean). The caller's `find(text)` gets what follows the
+# "@" (to the end of the line, _MENTION_SPAN characters at most) and answers with the length
+# of the name it found there and the address of its owner's profile, or None.
+MentionFinder = Callable[[str], tuple[int, str] | None]
+
+
+def _mention(state, silent):
+    find = state.env.get("mention")
+    pos = state.pos
+    if find is None or state.src[pos] != "@" or state.linkLevel > 0:
+        return False
+    if pos > 0 and (state.src[pos - 1].isalnum() or state.src[pos - 1] in "_@."):
+        return False  # an address (jean@example.org) or a word, not a mention
+    found = find(state.src[pos + 1: pos + 1 + _MENTION_SPAN].split("\n", 1)[0])
+    if not found:
+        return False
+    length, href = found
+    if not silent:
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"href": href, "class": MENTION_CLASS}
+        token.meta = {"mention": href}
+        token = state.push("text", "", 0)
+        token.content = state.src[pos: pos + 1 + length]
+        state.push("link_close", "a", -1)
+    state.pos += 1 + length
+    return True
 
 
 # GFM pads short table rows with empty cells. Upstream caps that at 65,536 cells per table, but a
@@ -162,6 +196,7 @@ def _markdown():
     )
     markdown.options["maxNesting"] = 20
     markdown.inline.ruler.at("linkify", _linkify)
+    markdown.inline.ruler.before("link", "mention", _mention)
     markdown.block.ruler.at("table", _table, {"alt": ["paragraph", "reference"]})
     markdown.block.ruler.before("table", "budget", _block_budget)
     markdown.core.ruler.before("inline", "inline_budget", _inline_budget)
@@ -218,12 +253,18 @@ def _cleaner():
     return cleaner
 
 
-def _render_markdown(source: str) -> str:
+def _render_markdown(source: str, env: dict) -> str:
     if source.count("\n") > _LINES:
         raise _TooComplex
     markdown = _markdown()
-    tokens = markdown.parse(source)
+    tokens = markdown.parse(source, env)
+    quotes = 0
     for token in _walk(tokens):
+        if token.type in ("blockquote_open", "blockquote_close"):
+            quotes += token.nesting
+        elif token.meta and "mention" in token.meta and not quotes:
+            # Quoted words are someone else's: only the author's own mentions count.
+            env.setdefault("mentioned", []).append(token.meta["mention"])
         if token.type in ("heading_open", "heading_close"):
             token.tag = HEADING_SHIFT[token.tag]
         elif token.type == "link_open":
@@ -252,11 +293,18 @@ def _walk(tokens):
 def render(source: str) -> str:
     """Markdown source from a user to sanitized HTML, ready to store and to show; beyond the
     render budget, the source as escaped plain text under a note that says so."""
+    return render_mentions(source, None)[0]
+
+
+def render_mentions(source: str, find: MentionFinder | None) -> tuple[str, list[str]]:
+    """`render`, with "@Name" made a link where `find` knows the name; returns the HTML and
+    the addresses mentioned outside quotes, in order (repeats included)."""
     source = source.replace("\x00", "\ufffd")
+    env: dict = {"mention": find} if find else {}
     try:
-        return _cleaner().clean(_render_markdown(source))
+        return _cleaner().clean(_render_markdown(source, env)), env.get("mentioned", [])
     except _TooComplex:
-        return _plain(source)
+        return _plain(source), []
 
 
 def _plain(source: str) -> str:

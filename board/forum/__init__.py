@@ -8,6 +8,7 @@ def init_app(app) -> None:
         feeds,
         flag_views,
         members,
+        notification_views,
         notifications,
         reading_views,
         services,
@@ -23,6 +24,7 @@ def init_app(app) -> None:
     app.register_blueprint(feeds.bp)
     stamps.register()
     notifications.init_app(app)
+    notification_views.init_app(app)
     app.register_blueprint(reading_views.bp)
     app.register_blueprint(solution_views.bp)
     app.jinja_env.globals["can_mark_solution"] = solutions.can_mark_solution

@@ -21,11 +21,12 @@ from board.accounts.services import make_token
 from board.audit import record
 from board.clock import now
 from board.extensions import db
-from board.forum import reading
+from board.forum import mentions, reading
 from board.forum.drafts import drop_draft
 from board.forum.models import PUBLIC, Affected, Board, Post, Thread, Watch
+from board.forum.notifications import notify, notify_each, wants_mail
 from board.forum.revisions import add_revision
-from board.markup import escape_md, excerpt, render
+from board.markup import escape_md, excerpt
 from board.outbox.services import queue, queue_mail
 from board.permissions import has_role, is_admin, is_staff
 from board.urls import absolute
@@ -130,12 +131,14 @@ def add_thread(board: Board, author, title: str, body: str, official: bool = Fal
                     created_at=moment, last_activity_at=moment, affected_count=1,
                     service_id=service_id)
     db.session.add(thread)
-    first = Post(thread=thread, author=author, **_body(body), created_at=moment,
+    columns, mentioned = _body(body)
+    first = Post(thread=thread, author=author, **columns, created_at=moment,
                  official=official)
     db.session.add(first)
     _recount(thread)
     thread.first_post_id = first.id  # flushed by the recount
     _watch(thread, author)
+    mentions.tell(first, author, mentioned)
     return thread
 
 
@@ -155,11 +158,12 @@ def add_post(thread: Thread, author, body: str, official: bool = False,
     """Add a post in the caller's transaction (used by `reply` and by relayed updates);
     the thread's watchers get it in their next digest mail, unless the caller mails them
     itself (`tell_watchers=False`: a postmortem, mailed once per person)."""
-    post = Post(thread=thread, author=author, **_body(body), created_at=now(), official=official)
+    columns, mentioned = _body(body)
+    post = Post(thread=thread, author=author, **columns, created_at=now(), official=official)
     db.session.add(post)
     _recount(thread)
     if tell_watchers:
-        _wake_watchers(thread, author)
+        _wake_watchers(thread, author, post, mentioned)
     else:
         # Told otherwise: the watchers with no digest waiting count it as told, so that
         # their next digest does not bring it again.
@@ -167,16 +171,19 @@ def add_post(thread: Thread, author, body: str, official: bool = False,
                                                Watch.pending_since.is_(None))
                            .values(notified_post_id=post.id),
                            execution_options={"synchronize_session": False})
+    mentions.tell(post, author, mentioned)
     return post
 
 
-def _body(source: str) -> dict:
-    """A post's text columns: its Markdown source, the HTML and the preview made from it."""
-    body_html = render(source)
-    return {"body_source": source, "body_html": body_html, "excerpt": excerpt(body_html)}
+def _body(source: str) -> tuple[dict, list]:
+    """A post's text columns (its Markdown source, the HTML and the preview made from it),
+    and the members it mentions."""
+    body_html, mentioned = mentions.render_post(source)
+    return ({"body_source": source, "body_html": body_html, "excerpt": excerpt(body_html)},
+            mentioned)
 
 
-def _wake_watchers(thread: Thread, author) -> None:
+def _wake_watchers(thread: Thread, author, post: Post, mentioned=()) -> None:
     """Queue one digest per watcher who has none waiting: later replies join it."""
     delay = timedelta(seconds=current_app.config["WATCH_DIGEST_SECONDS"])
     # Every watch row of the thread is locked and read afresh: a digest being built right
@@ -188,6 +195,9 @@ def _wake_watchers(thread: Thread, author) -> None:
         row.pending_since = now()
         message = queue("watch_digest", {"thread_id": thread.id, "user_id": row.user_id})
         message.due_at = now() + delay
+    # In the site, a watcher this post mentions hears of the mention alone.
+    skip = {user.id for user in mentioned}
+    notify_each("reply", {w.user_id: post for w in watchers if w.user_id not in skip}, author)
 
 
 def send_digest(payload: dict) -> None:
@@ -198,7 +208,8 @@ def send_digest(payload: dict) -> None:
         return  # they stopped watching meanwhile
     row.pending_since = None
     thread, user = db.session.get(Thread, row.thread_id), row.user
-    if not user.is_active or not can_see_thread(user, thread):
+    if not user.is_active or not can_see_thread(user, thread) or not wants_mail(user, "reply"):
+        row.notified_post_id = thread.last_post_id  # a later "mail" choice starts from now
         return
     # What they already read in the site is left out (board/forum/reading.py).
     posts = db.session.scalars(visible_posts(
@@ -306,7 +317,8 @@ def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
     and in the audit log when the editor is not the author; the text it replaces is kept
     (board/forum/revisions.py). Commits."""
     add_revision(post, editor, body, title)
-    for name, value in _body(body).items():
+    columns, mentioned = _body(body)
+    for name, value in columns.items():
         setattr(post, name, value)
     post.edited_at = post.thread.changed_at = post.thread.board.changed_at = now()
     post.edited_by_id = editor.id
@@ -315,6 +327,7 @@ def edit_post(post: Post, editor, body: str, title: str | None = None) -> None:
         post.thread.slug = slugify(title)
     if editor.id != post.author_id:
         record(editor, "post.edit", "post", post.id, thread=post.thread_id)
+    mentions.tell(post, post.author, mentioned)  # those it names anew: the others were told
     db.session.commit()
 
 
@@ -466,10 +479,12 @@ def merge_duplicate(source: Thread, target: Thread, actor) -> int:
             note += " " + ngettext("%(num)d more member is counted as affected here.",
                                    "%(num)d more members are counted as affected here.",
                                    len(moving))
-    add_post(target, actor, note, official=True)
+    merged = add_post(target, actor, note, official=True)
     record(actor, "thread.merge", "thread", source.id, thread=target.id)
     author = source.author
-    if author.is_active and author.id != actor.id and can_see_thread(author, target):
+    notify(author, "merged", actor=actor, thread=target, post=merged)
+    if (author.is_active and author.id != actor.id and can_see_thread(author, target)
+            and wants_mail(author, "merged")):
         queue_mail(author.email, "thread_merged", author.locale, user=author, source=source,
                    target=target, link=absolute(url_for("forum.thread", thread_id=target.id,
                                                         slug=target.slug)))

@@ -28,7 +28,7 @@ def can_mark_solution(user, thread: Thread) -> bool:
 
 def mark_solution(thread: Thread, post: Post, actor) -> None:
     """Make `post`, a reply of `thread` that `actor` sees, its solution (replacing any other);
-    its author is told. Commits."""
+    its author is told, and the thread's author when someone else marked it. Commits."""
     if post.thread_id != thread.id or post.id == thread.first_post_id \
             or not can_see_post(actor, post) or guest_restriction(post) == "hidden":
         raise SolutionError("not-a-reply")
@@ -39,6 +39,7 @@ def mark_solution(thread: Thread, post: Post, actor) -> None:
     if is_staff(actor):
         record(actor, "thread.solve", "thread", thread.id, post=post.id)
     notify(post.author, "solved", actor=actor, post=post)
+    notify(thread.author, "solved", actor=actor, post=post)  # when staff solved their report
     db.session.commit()
 
 

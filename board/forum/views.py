@@ -12,7 +12,17 @@ from board.accounts.models import User
 from board.accounts.services import AccountError, read_token
 from board.audit import AuditLog
 from board.extensions import db, limiter
-from board.forum import drafts, forms, listing, moderation, reading, services, stamps
+from board.forum import (
+    drafts,
+    forms,
+    listing,
+    mentions,
+    moderation,
+    notifications,
+    reading,
+    services,
+    stamps,
+)
 from board.forum.models import Board, Post, Thread
 from board.forum.services import ForumError
 from board.pagecache import guest_cached
@@ -132,6 +142,8 @@ def thread(thread_id: int, slug: str | None = None):
         page = request.args.get("page", type=int)
         return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug,
                                 page=page), 301)
+    if current_user.is_authenticated:
+        notifications.thread_seen(current_user, thread)
     stmt = visible_posts(
         select(Post).where(Post.thread_id == thread.id)
         .options(joinedload(Post.author), joinedload(Post.edited_by))
@@ -174,12 +186,22 @@ def _thread_tools(thread: Thread) -> dict:
     return tools
 
 
-@bp.post("/threads/<int:thread_id>/reply")
+@bp.route("/threads/<int:thread_id>/reply", methods=["GET", "POST"])
 @confirmed_required
-@limiter.limit("30 per hour", exempt_when=lambda: is_staff(current_user))
+@limiter.limit("30 per hour", methods=["POST"], exempt_when=lambda: is_staff(current_user))
 def reply(thread_id: int):
+    """The reply form (`?quote=<post id>` starts it with a quote of that post), and its post."""
     thread = get_thread(thread_id)
     form = forms.ReplyForm()
+    if request.method == "GET":
+        form = drafts.restored(forms.ReplyForm(formdata=None), current_user, thread=thread)
+        quoted = request.args.get("quote", type=int)
+        post = db.session.get(Post, quoted) if quoted and quoted < 2**31 else None
+        if post is not None and post.thread_id == thread.id and can_see_post(current_user, post):
+            # After the draft, if any: a quote adds to what is being written.
+            draft = (form.body.data or "").rstrip()
+            form.body.data = (draft + "\n\n" if draft else "") + mentions.quote_source(post)
+        return render_template("forum/reply.html", thread=thread, form=form)
     if form.validate_on_submit():
         try:
             post = services.reply(thread, current_user, form.body.data, form.official.data)

@@ -27,9 +27,9 @@ from wtforms.validators import Length
 
 from board.extensions import limiter
 from board.forum import drafts, forms, revisions
+from board.forum.mentions import rendered
 from board.forum.views import get_board, get_post, get_thread, service_choices
 from board.i18n import local_format
-from board.markup import render
 from board.permissions import confirmed_required
 from board.visibility import can_see_revisions
 
@@ -70,7 +70,7 @@ def _previewed(form) -> str | None:
         form.body.errors = [_("Your message is too long: %(max)d characters at most.",
                               max=forms.BODY_MAX)]
         return None
-    return render(form.body.data or "")
+    return rendered(form.body.data or "")
 
 
 # Preview ----------------------------------------------------------------------------------
@@ -84,7 +84,7 @@ def preview():
     form, error = _text_form()
     if error:
         return render_template("forum/_preview.html", error=error), 422
-    return render_template("forum/_preview.html", preview=render(form.body.data or ""))
+    return render_template("forum/_preview.html", preview=rendered(form.body.data or ""))
 
 
 @bp.post("/threads/<int:thread_id>/reply/preview")

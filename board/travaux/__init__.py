@@ -17,6 +17,7 @@ def init_app(app) -> None:
         history,
         mine_views,
         moderation,
+        notices,
         page_parts,
         report_views,
         services,
@@ -28,6 +29,7 @@ def init_app(app) -> None:
         uptime_views,
         views,
     )
+    from board.travaux.events import add_listener
 
     app.register_blueprint(views.bp)
     app.register_blueprint(feeds.bp)
@@ -43,6 +45,7 @@ def init_app(app) -> None:
     mine_views.init_app(app)  # my services: the account's section, the pages' order
     moderation.init_app(app)
     subscriptions.init_app(app)
+    add_listener(app, notices.tell_members, domain="travaux")  # members' notifications
     template_views.init_app(app)  # incident templates: their pages, the forms' list
     report_views.init_app(app)  # what incidents cost: the page's staff panel, /admin/reports
     uptime.init_app(app)  # per-day minutes: the worker's tasks, the events listener

@@ -25,9 +25,9 @@ def renders(monkeypatch):
     calls = []
     real = markup._render_markdown
 
-    def counting(source):
+    def counting(source, *args):
         calls.append(source)
-        return real(source)
+        return real(source, *args)
 
     monkeypatch.setattr(markup, "_render_markdown", counting)
     return calls

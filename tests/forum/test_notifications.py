@@ -11,10 +11,10 @@ from tests.factories import make_board, make_thread, make_user
 def test_a_member_is_told_once_per_kind_and_post(app):
     author, replier = make_user(), make_user()
     thread = make_thread(author=author)
-    post = forum.reply(thread, replier, "Hello")
-    assert notify(author, "reply", actor=replier, post=post) is not None
+    post = forum.reply(thread, replier, "Hello")  # the author watches: told of the reply
     assert notify(author, "reply", actor=replier, post=post) is None
     assert notify(author, "quote", actor=replier, post=post) is not None
+    assert notify(author, "quote", actor=replier, post=post) is None
     db.session.commit()
     assert unread_count(author) == 2
     row = db.session.scalars(db.select(Notification).where(Notification.kind == "reply")).one()

@@ -53,7 +53,8 @@ def test_the_author_marks_a_reply_and_everyone_sees_it(client, help_thread):
     assert response.status_code == 302
     assert solution_of(thread) == right.id
     # Carl is told, by the notifications of board/forum/notifications.py.
-    [note] = db.session.scalars(select(Notification)).all()
+    [note] = db.session.scalars(select(Notification)
+                                .where(Notification.kind == "solved")).all()
     assert (note.user_id, note.kind, note.post_id, note.actor_id) == (
         carl.id, "solved", right.id, alice.id)
 
