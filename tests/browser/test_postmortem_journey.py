@@ -46,7 +46,7 @@ def test_write_publish_and_answer(live_server, page, new_page):  # noqa: F811 - 
     expect(page.locator("textarea#body")).to_have_value(TEXT)
 
     # 3. The preview, rendered by the server's pipeline, without leaving the page.
-    page.get_by_role("button", name="Aperçu").click()
+    page.get_by_role("button", name="Prévisualiser").click()
     preview = page.locator(".postmortem-preview")
     expect(preview).to_be_visible()
     expect(preview.locator("strong")).to_have_text("filtre anti-spam")
