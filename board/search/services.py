@@ -36,7 +36,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from board.extensions import db
 from board.forum.models import Board, Post, Thread
@@ -229,19 +229,39 @@ def _has_body(source):
 def _visible(hits, query: Query, viewer):
     """The hits the viewer may see, each with the result it belongs to (kind, doc_id)."""
     def pick(kind, doc_id):
-        return select(hits.c.entry_id, literal(kind, String).label("kind"),
+        kind = literal(kind, String) if isinstance(kind, str) else kind
+        return select(hits.c.entry_id, kind.label("kind"),
                       doc_id.label("doc_id"), hits.c.rank, hits.c.created_at, hits.c.has_body)
+
+    # The discussion thread Travaux opens for an incident declared on Travaux (its first post
+    # is the official opening) says what the incident says: its hits count for the incident,
+    # which is then found once, not twice (and not above the members' own reports). A
+    # promoted report stays a report. Searching threads alone, or one board, keeps threads.
+    fold = query.kind is None and not query.board
+    discussed = aliased(Incident, name="discussed")
+    opening = aliased(Post, name="opening")
+
+    def thread_pick(stmt_for):
+        if not fold:
+            return stmt_for(pick(THREAD_KIND, Thread.id))
+        is_discussion = and_(discussed.id.is_not(None), opening.id.is_not(None))
+        stmt = stmt_for(pick(case((is_discussion, literal(INCIDENT_KIND, String)),
+                                  else_=literal(THREAD_KIND, String)),
+                             case((is_discussion, discussed.id), else_=Thread.id)))
+        return (stmt.outerjoin(discussed, discussed.source_thread_id == Thread.id)
+                .outerjoin(opening, and_(opening.id == Thread.first_post_id,
+                                         opening.official.is_(True))))
 
     affecting = (select(incident_services.c.incident_id)
                  .join(Service, Service.id == incident_services.c.service_id)
                  .where(Service.slug == query.service))
     branches = []
     if query.kind in (None, THREAD_KIND):
-        titles = visible_threads(pick(THREAD_KIND, Thread.id).join(
-            Thread, and_(hits.c.source == TITLE, Thread.id == hits.c.source_id)), viewer)
-        posts = visible_posts(pick(THREAD_KIND, Post.thread_id).join(
+        titles = visible_threads(thread_pick(lambda picked: picked.join(
+            Thread, and_(hits.c.source == TITLE, Thread.id == hits.c.source_id))), viewer)
+        posts = visible_posts(thread_pick(lambda picked: picked.join(
             Post, and_(hits.c.source == POST, Post.id == hits.c.source_id))
-            .join(Thread, Thread.id == Post.thread_id).join(Board, Board.id == Thread.board_id),
+            .join(Thread, Thread.id == Post.thread_id)).join(Board, Board.id == Thread.board_id),
             viewer)
         for branch in (titles, posts):
             if query.board:

@@ -15,6 +15,7 @@ from board.lists import services as lists
 from board.lists.models import MailingList
 from board.search import services as search
 from board.search.models import SearchEntry
+from board.travaux import services as travaux
 from board.urls import site_context
 from tests.conftest import count_queries
 from tests.factories import make_board, make_thread, make_user
@@ -124,8 +125,35 @@ def test_a_service_narrows_to_its_incidents_and_their_reports(client):
     make_incident(title="Coupure des mails", services=[mail], message="Coupure.")
     make_incident(title="Coupure des sites", services=[web], message="Coupure.")
     make_thread(title="Coupure chez moi", body="Coupure.")
-    assert sorted(found(client, q="coupure", service="mail")) == [
-        "incident:Coupure des mails", "thread:Coupure des mails"]
+    # The incident's discussion thread counts for the incident (test below).
+    assert found(client, q="coupure", service="mail") == ["incident:Coupure des mails"]
+    assert found(client, q="coupure", service="mail", kind="thread") == [
+        "thread:Coupure des mails"]
+
+
+def test_an_incident_is_found_once_with_its_discussion_and_a_promoted_report_stays_one(
+        client):
+    """The thread Travaux opens for an incident says what the incident says: found through
+    its title, its relayed updates or its members' replies, it is the incident that comes
+    back, once. A member's report that was promoted is still a report of its own; threads
+    alone, or one board, still list the discussion thread."""
+    incident = make_incident(title="Coupure des mails", message="Nous regardons.")
+    forum.reply(db.session.get(Thread, incident.source_thread_id), make_user(),
+                "Toujours rien chez moi depuis ce matin, la messagerie refuse tout.")
+    report = make_thread(title="Plus de messagerie", body="La messagerie ne répond plus.")
+    with site_context():
+        travaux.promote(report, make_user(role="admin"), kind="incident",
+                        title="Messagerie en panne",
+                        impact="major", services=[], message="Nous regardons la messagerie.")
+    assert found(client, q="coupure") == ["incident:Coupure des mails"]
+    assert found(client, q="toujours rien ce matin") == ["incident:Coupure des mails"]
+    assert sorted(found(client, q="messagerie")) == [
+        "incident:Coupure des mails", "incident:Messagerie en panne",
+        "thread:Plus de messagerie"]
+    discussion = db.session.get(Thread, incident.source_thread_id)
+    assert found(client, q="coupure", kind="thread") == ["thread:Coupure des mails"]
+    assert found(client, q="coupure", board=discussion.board.slug) == [
+        "thread:Coupure des mails"]
 
 
 @pytest.mark.parametrize("args", [{"kind": "incident", "board": "web"},
@@ -284,7 +312,8 @@ def test_a_search_costs_the_same_queries_whatever_the_results(app, client):
         with count_queries() as many:
             response = client.get("/search", query_string={"q": "coupure"})
         shown = results(response)
-        assert len(shown) == 49
+        # 31 threads, 6 incidents (each found once with its discussion thread), 6 messages.
+        assert len(shown) == 43
         assert {r.split(":")[0] for r in shown} == {"thread", "incident", "list"}
         assert len(many) == len(few), "\n\n".join(few + ["-----"] + many)
         print(f"\nqueries for one search page ({db.engine.dialect.name}): {len(many)}")
