@@ -405,3 +405,13 @@ def test_the_first_refresh_of_a_day_recounts_the_communitys_90_days(app):
     db.session.expire_all()
     assert db.session.get(CommunityDay, (service.id, day)) is None
     assert db.session.get(CommunityDay, (other.id, day)).reports == 1
+
+
+def test_a_maintenance_is_listed_at_its_window_not_at_its_announcement(app, client):
+    """A service page lists a maintenance at the time it runs (announced days before)."""
+    service = make_service(slug="smtp", name="Relais SMTP")
+    start = datetime(2030, 3, 14, 21, 0, tzinfo=UTC)
+    make_incident(kind="maintenance", services=[service], title="Redémarrage du relais",
+                  window=(start, start + timedelta(minutes=30)))
+    page = client.get("/travaux/services/smtp").get_data(as_text=True)
+    assert "14 mars 2030 22:00" in page  # Paris time, UTC+1 in March before the change
