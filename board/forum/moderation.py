@@ -23,6 +23,7 @@ from board.audit import AuditLog
 from board.extensions import db
 from board.forum.models import Board, Post, Thread
 from board.lists.models import ListMessage, MailingList
+from board.permissions import is_admin
 from board.visibility import (
     visible_boards,
     visible_list_messages,
@@ -141,6 +142,18 @@ _STATUSES: dict[str, object] = {}
 def add_target(kind: str, resolver: Resolver) -> None:
     """Name the targets of one kind in the log (called by a domain's start-up)."""
     _TARGETS[kind] = resolver
+
+
+def named_by(id_column, name_column, endpoint: str, argument: str) -> Resolver:
+    """A resolver naming rows by one column, linked for admins to `endpoint` (its id as
+    `argument`): what a domain's own admin pages (services, templates, webhooks) give
+    `add_target`. A deleted row is named by its number."""
+    def resolve(ids, viewer) -> dict[int, Markup]:
+        rows = db.session.execute(select(id_column, name_column).where(id_column.in_(ids)))
+        admin = is_admin(viewer)
+        return {row_id: link(name, url_for(endpoint, **{argument: row_id}) if admin else None)
+                for row_id, name in rows}
+    return resolve
 
 
 def add_statuses(labels: dict) -> None:

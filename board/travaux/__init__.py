@@ -62,9 +62,11 @@ def _init_outbound(app) -> None:
     from board.outbox.services import add_failure_hook, add_handler
     from board.travaux import outbound_views, relay, webhooks
     from board.travaux.events import add_listener
+    from board.travaux.outbound import WebhookEndpoint
 
     app.register_blueprint(outbound_views.bp)
-    moderation.add_target("webhook", outbound_views.webhook_names)
+    moderation.add_target("webhook", moderation.named_by(
+        WebhookEndpoint.id, WebhookEndpoint.url, "outbound.edit_webhook", "endpoint_id"))
     add_listener(app, webhooks.queue_event_deliveries, domain="travaux")
     add_listener(app, relay.queue_statuses, domain="travaux")
     add_handler(app, webhooks.WEBHOOK, webhooks.deliver, domain="travaux",

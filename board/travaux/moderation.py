@@ -25,16 +25,9 @@ def _incidents(ids, viewer) -> dict[int, Markup]:
     return named
 
 
-def _services(ids, viewer) -> dict[int, Markup]:
-    rows = db.session.execute(select(Service.id, Service.name).where(Service.id.in_(ids))).all()
-    admin = getattr(viewer, "is_admin", False)
-    return {service_id: moderation.link(name, url_for(
-        "travaux.service_form", service_id=service_id) if admin else None)
-        for service_id, name in rows}
-
-
 def init_app(app) -> None:
     """Name incidents and services, and translate statuses, in the moderation log."""
     moderation.add_target("incident", _incidents)
-    moderation.add_target("service", _services)
+    moderation.add_target("service", moderation.named_by(
+        Service.id, Service.name, "travaux.service_form", "service_id"))
     moderation.add_statuses(services.STATUS_LABELS)

@@ -3,13 +3,11 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import func, select
 
 from board.extensions import db
 from board.formfields import CsrfForm
-from board.forum import moderation
-from board.permissions import is_admin, role_required
+from board.permissions import role_required
 from board.travaux import relay, services, webhooks
 from board.travaux.events import EVENT_TYPES
 from board.travaux.outbound import WebhookDelivery, WebhookEndpoint
@@ -32,17 +30,6 @@ ERRORS = {
 }
 FIELD_OF = {"scheme": "url", "host": "url", "private": "url", "secret": "secret",
             "events": "event_types", "staff-only": "event_types"}
-
-
-def webhook_names(ids, viewer) -> dict[int, Markup]:
-    """Endpoints in the moderation log, by their address (linked for admins); a deleted
-    one by its number."""
-    rows = db.session.execute(select(WebhookEndpoint.id, WebhookEndpoint.url)
-                              .where(WebhookEndpoint.id.in_(ids))).all()
-    admin = is_admin(viewer)
-    return {endpoint_id: moderation.link(url, url_for(
-        "outbound.edit_webhook", endpoint_id=endpoint_id) if admin else None)
-        for endpoint_id, url in rows}
 
 
 @bp.get("/admin/webhooks")

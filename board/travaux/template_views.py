@@ -3,13 +3,11 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
-from sqlalchemy import select
 
 from board.extensions import db
 from board.formfields import CsrfForm
 from board.forum import moderation
-from board.permissions import is_admin, role_required
+from board.permissions import role_required
 from board.travaux import services
 from board.travaux.incident_templates import (
     IncidentTemplate,
@@ -28,16 +26,6 @@ ERRORS = {
     "impact": lambda: _("Choose an impact."),
     "status": lambda: _("Choose a status from the list."),
 }
-
-
-def template_names(ids, viewer) -> dict[int, Markup]:
-    """Templates in the moderation log, by their name (linked for admins)."""
-    rows = db.session.execute(select(IncidentTemplate.id, IncidentTemplate.name)
-                              .where(IncidentTemplate.id.in_(ids))).all()
-    admin = is_admin(viewer)
-    return {template_id: moderation.link(name, url_for(
-        "incident_templates.edit", template_id=template_id) if admin else None)
-        for template_id, name in rows}
 
 
 @bp.get("/admin/templates")
@@ -94,5 +82,6 @@ def init_app(app) -> None:
     from board.travaux.template_fill import picker_data
 
     app.register_blueprint(bp)
-    moderation.add_target("template", template_names)
+    moderation.add_target("template", moderation.named_by(
+        IncidentTemplate.id, IncidentTemplate.name, "incident_templates.edit", "template_id"))
     app.add_template_global(picker_data, "template_picker")

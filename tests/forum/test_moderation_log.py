@@ -159,3 +159,27 @@ def test_the_log_costs_the_same_queries_for_few_or_many_actions(client, history)
     with count_queries() as many:
         client.get("/moderation")
     assert len(many) == len(few), many
+
+
+def test_templates_and_webhooks_are_named_and_linked_for_admins_only(app, client, history,
+                                                                     monkeypatch):
+    from board.travaux.incident_templates import save_template
+    from board.travaux.webhooks import save_endpoint
+
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    template = save_template(None, history["luc"], name="Panne DNS", title="DNS en panne",
+                             message="Nous regardons.", status="investigating",
+                             impact="major", services=[])
+    endpoint, _secret = save_endpoint(None, history["luc"], url="http://127.0.0.1:9/hook",
+                                      description="", secret=None, event_types=["incident.opened"],
+                                      services=[], staff_only=False, enabled=True)
+    links = [f'<a href="/admin/templates/{template.id}">« Panne DNS »</a>',
+             f'<a href="/admin/webhooks/{endpoint.id}">« http://127.0.0.1:9/hook »</a>']
+    as_staff(client, history["marc"])
+    page = client.get("/moderation").get_data(as_text=True)
+    assert "« Panne DNS »" in page and "« http://127.0.0.1:9/hook »" in page
+    assert not [link for link in links if link in page]
+    client.logout()
+    as_staff(client, history["luc"])
+    page = client.get("/moderation").get_data(as_text=True)
+    assert [link for link in links if link in page] == links
