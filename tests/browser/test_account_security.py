@@ -1,6 +1,8 @@
 """In a real browser: a member logged in on two devices logs out everywhere from the account
 page; a newcomer with a mistyped address deletes the account."""
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import screenshot
 from tests.factories import PASSWORD, make_user
 
@@ -32,7 +34,7 @@ def test_log_out_everywhere_from_the_account_page(live_server, browser, page):
 
         other.goto(live_server + "/account")  # its session and remember-me cookies are dead
         assert other.url.startswith(live_server + "/login")
-        assert other.locator(".user-name").count() == 0
+        expect(other.locator(".user-name")).to_have_count(0)
     finally:
         laptop.close()
 
@@ -41,10 +43,10 @@ def test_an_unconfirmed_newcomer_deletes_the_account(live_server, page):
     make_user(email="typo@exmaple.org", name="Nadia K.", confirmed=False)
     log_in(page, live_server, "typo@exmaple.org")
     page.goto(live_server + "/account")
-    assert page.get_by_role("region", name="Profil").count() == 0
+    expect(page.get_by_role("region", name="Profil")).to_have_count(0)
     delete = page.get_by_role("region", name="Supprimer mon compte")
     delete.get_by_label("Mot de passe actuel").fill(PASSWORD)
     screenshot(page, "account-unconfirmed")
     delete.get_by_role("button", name="Supprimer mon compte").click()
     assert "supprimé" in page.locator(".flashes").inner_text()
-    assert page.locator(".user-name").count() == 0
+    expect(page.locator(".user-name")).to_have_count(0)

@@ -4,6 +4,7 @@ preview and the draft still work."""
 
 import re
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from board.extensions import db
@@ -64,7 +65,7 @@ def test_preview_a_reply_leave_and_come_back_to_the_draft(live_server, page):
 
     # Published: the draft is gone, the form empty.
     page.get_by_role("button", name="Envoyer la réponse").click()
-    assert page.locator(".post").count() == 2
+    expect(page.locator(".post")).to_have_count(2)
     assert drafts() == []
     page.goto(address)
     assert page.get_by_label("Message").input_value() == ""
@@ -141,6 +142,6 @@ def test_without_javascript_preview_and_draft_still_work(live_server, browser):
         assert page.get_by_label("Message").input_value() == "Sans *script*."
         screenshot(page, "drafts-04-preview-without-javascript")
         page.get_by_role("button", name="Envoyer la réponse").click()
-        assert page.locator(".post").count() == 2
+        expect(page.locator(".post")).to_have_count(2)
     finally:
         context.close()

@@ -1,6 +1,7 @@
 """A member flags a post from its thread; a moderator finds it in the queue from the staff
 bar and hides it with one click."""
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from board.audit import AuditLog
@@ -53,7 +54,7 @@ def test_a_member_flags_a_post_and_a_moderator_hides_it_from_the_queue(live_serv
     item.get_by_role("button", name="Masquer le message").click()
     assert "masqué" in page.locator(".flashes").inner_text()
     assert "Aucun message signalé n’attend." in page.locator("main").inner_text()
-    assert page.locator(".staff-bar .count-badge").count() == 0
+    expect(page.locator(".staff-bar .count-badge")).to_have_count(0)
     screenshot(page, "flag-03-queue-done")
 
     db.session.rollback()
@@ -77,7 +78,7 @@ def test_a_member_writes_a_bio_and_reads_their_profile(live_server, page):
     assert "présentation est enregistrée" in page.locator(".flashes").inner_text()
     page.get_by_role("link", name="Voir mon profil").click()
     assert page.locator(".profile-bio strong").inner_text() == "WordPress"
-    assert page.get_by_role("img", name="Avatar de Élodie R.").count() == 1
+    expect(page.get_by_role("img", name="Avatar de Élodie R.")).to_have_count(1)
     assert "Certificat non renouvelé" in page.locator("main").inner_text()
     assert "Pour l’équipe" not in page.locator("main").inner_text()
     screenshot(page, "profile-02-own-profile")

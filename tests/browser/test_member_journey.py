@@ -2,6 +2,7 @@
 
 import re
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from board.extensions import db
@@ -48,7 +49,7 @@ def test_register_confirm_login_open_thread_and_reply(live_server, page):
 
     page.get_by_label("Message").fill("Mise à jour : c'est revenu à la normale vers midi.")
     page.get_by_role("button", name="Envoyer la réponse").click()
-    assert page.locator(".post").count() == 2
+    expect(page.locator(".post")).to_have_count(2)
     assert "revenu à la normale" in page.locator(".post").nth(1).inner_text()
     path = screenshot(page, "02-thread-with-reply")
     assert path.stat().st_size > 10_000

@@ -1,6 +1,8 @@
 """In Chromium: a member quotes a selection of a post, mentions another member picked from the
 suggestions; that member sees the bell count go up and follows the notification to the post."""
 
+from playwright.sync_api import expect
+
 from board.extensions import db
 from board.forum.models import Post
 from tests.browser.conftest import screenshot
@@ -79,7 +81,7 @@ def test_quote_a_selection_mention_a_member_who_follows_the_bell(app, page, live
     reply_id = db.session.scalar(db.select(Post.id).where(Post.thread_id == thread.id)
                                  .order_by(Post.id.desc()))
     assert page.url.endswith(f"#post-{reply_id}")
-    assert page.locator(".bell-count").count() == 0  # reading the thread marked it read
+    expect(page.locator(".bell-count")).to_have_count(0)  # reading the thread marked it read
     screenshot(page, "notify-06-at-the-post")
 
 

@@ -3,6 +3,8 @@ shows the solution under its first post and its board says "Résolu"; a member w
 the thread sees its new messages counted in the board, follows the link to the first one,
 and marks the board read."""
 
+from playwright.sync_api import expect
+
 from board.extensions import db
 from board.forum import services as forum
 from tests.browser.conftest import screenshot
@@ -49,14 +51,15 @@ def test_mark_a_solution_and_see_it_in_the_board(live_server, browser, page):
         row = nadia.locator("tr", has_text="Certificat expiré")
         assert "Résolu" in row.text_content()
         link = row.get_by_role("link", name="1 nouveau message")
-        assert nadia.locator("tr", has_text="Autre question").locator(".badge-new").count() == 1
+        other_row = nadia.locator("tr", has_text="Autre question")
+        expect(other_row.locator(".badge-new")).to_have_count(1)
         screenshot(nadia, "solution-board-unread")
         link.click()
         assert nadia.url.endswith(f"#post-{answer.id}")
         nadia.go_back()
         nadia.get_by_role("button", name="Tout marquer comme lu").click()
         assert "marqués comme lus" in nadia.locator(".flashes").inner_text()
-        assert nadia.locator(".badge-new, .unread-link").count() == 0
+        expect(nadia.locator(".badge-new, .unread-link")).to_have_count(0)
         nadia.goto(live_server + "/")
         nadia.get_by_role("button", name="Tout marquer comme lu").click()
         assert "Tous les sujets sont marqués comme lus" in nadia.locator(".flashes").inner_text()

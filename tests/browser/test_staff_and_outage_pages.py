@@ -5,6 +5,7 @@ database is gone."""
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from board import create_app
@@ -39,17 +40,17 @@ def test_an_admin_filters_the_moderation_log(live_server, page):
     page.get_by_role("link", name="Modération").click()
     entries = page.locator(".log-entries li")
     screenshot(page, "ui-01-moderation-log")
-    assert entries.count() == 4, entries.all_inner_texts()
+    expect(entries).to_have_count(4)
     page.get_by_label("Action").select_option(label="Message masqué")
     page.get_by_role("button", name="Filtrer").click()
     assert "action=post.hide" in page.url
-    assert entries.count() == 1
+    expect(entries).to_have_count(1)
     assert entries.first.inner_text().startswith(
         "Marc a masqué un message dans « Mon site est très lent »")
     page.get_by_label("Action").select_option(value="")
     page.get_by_label("Par").select_option(label="Luc")
     page.get_by_role("button", name="Filtrer").click()
-    assert entries.count() == 3  # locked, pinned, opened the incident
+    expect(entries).to_have_count(3)  # locked, pinned, opened the incident
     screenshot(page, "ui-02-moderation-log-by-actor")
     entries.first.get_by_role("link").click()
     assert page.locator("h1").inner_text() in ("Panne web", "Mon site est très lent")
@@ -81,7 +82,7 @@ def test_a_member_meets_the_styled_503_page(live_server, outage_server, page):
     assert page.locator("h1").inner_text() == "Service indisponible"
     link = page.get_by_role("link", name="site de statut indépendant")
     assert link.get_attribute("href") == PUBLIC
-    assert page.locator(".user-name").count() == 0
+    expect(page.locator(".user-name")).to_have_count(0)
     # The forums are down too: the main button leads to the status site, not back to them.
     assert page.get_by_role("link", name="Voir l'état de nos services").get_attribute(
         "href") == PUBLIC

@@ -3,6 +3,7 @@ focus, details on click and tap, 30 days on a phone; and axe-core finds no serio
 critical violation on `/travaux/` and a service page."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, screenshot
 
@@ -31,7 +32,8 @@ def _marked_day(page):
 def test_the_bars_tell_each_day_on_hover_focus_and_click(demo, page, live_server):
     page.goto(f"{live_server}/travaux/")
     bars = page.locator("#uptime-mail .uptime-bars .uptime-day")
-    assert bars.count() == 90 and bars.nth(0).is_visible()
+    expect(bars).to_have_count(90)
+    assert bars.nth(0).is_visible()
     day = _marked_day(page)
     day.hover()
     tip = day.locator(".uptime-tip")
