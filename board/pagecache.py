@@ -420,6 +420,10 @@ class GuestPages:
         if entry is not None:
             return self._serve(environ, start_response, entry)
         environ[ENVIRON] = info = {"key": key, "stamp": stamp, "keep": False}
+        # Flask renders the whole page even for a conditional request, so that the entry is
+        # kept: a worker that only ever got "If-None-Match" (a feed reader, a proxy
+        # revalidating) would otherwise render every time. The 304 is decided below.
+        conditions = {name: environ.pop(name) for name in CONDITIONS if name in environ}
         answer = {}
 
         def capture(status, headers, exc_info=None):
@@ -432,15 +436,18 @@ class GuestPages:
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()
+        environ.update(conditions)
         status, headers = answer["status"], answer["headers"]
-        if info["keep"] and method == "GET" and status.startswith("200") and not any(
+        if not status.startswith("200") or any(
                 name.lower() == "set-cookie" for name, _ in headers):
-            kept = [(name, value) for name, value in headers if name != "X-Cache"]
+            start_response(status, headers)
+            return [body]
+        kept = [(name, value) for name, value in headers if name != "X-Cache"]
+        if info["keep"] and method == "GET":
             with self.app.app_context():
                 self.app.extensions["guest_cache"].set(
                     "w:" + key, (status, kept, body), self.app.config["GUEST_CACHE_SECONDS"])
-        start_response(status, headers)
-        return [body]
+        return self._serve(environ, start_response, (status, kept, body), "miss")
 
     def _find(self, environ, cookies):
         adapter = self.app.url_map.bind_to_environ(environ)
@@ -463,18 +470,21 @@ class GuestPages:
             return key, stamp, self.app.extensions["guest_cache"].get("w:" + key)
 
     @staticmethod
-    def _serve(environ, start_response, entry):
+    def _serve(environ, start_response, entry, source: str = "hit"):
         status, headers, body = entry
         found = dict(headers)
         etag = unquote_etag(found["ETag"])[0] if "ETag" in found else None
         if not is_resource_modified(environ, etag=etag,
                                     last_modified=found.get("Last-Modified")):
             kept = [(n, v) for n, v in headers if n in NOT_MODIFIED_HEADERS]
-            start_response("304 NOT MODIFIED", [*kept, ("X-Cache", "hit")])
+            start_response("304 NOT MODIFIED", [*kept, ("X-Cache", source)])
             return []
-        start_response(status, [*headers, ("X-Cache", "hit")])
+        start_response(status, [*headers, ("X-Cache", source)])
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
+
+# A request's conditions, as WSGI names them: what may turn a 200 into a 304.
+CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 
 # What a 304 repeats of the answer it stands for (RFC 9110, 15.4.5).
 NOT_MODIFIED_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "Vary", "Expires",

@@ -106,6 +106,23 @@ def test_a_guest_asking_again_gets_a_304_and_a_changed_page_a_200(client, site):
     assert changed.headers["ETag"] != etag
 
 
+def test_a_worker_asked_only_for_304s_renders_the_page_once(client, site):
+    """Each worker has its own store: the one a feed reader or a proxy only revalidates with
+    must keep the page the first time, not render it at every 304."""
+    path = site.paths()["a1"]
+    etag = client.get(path).headers["ETag"]
+    pagecache.store().clear()  # as a second worker sees it: never asked without conditions
+    first = client.get(path, headers={"If-None-Match": etag})
+    assert first.status_code == 304 and first.headers["X-Cache"] == "miss"
+    assert first.get_data() == b"" and first.headers["ETag"] == etag
+    with count_queries() as statements:
+        again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["X-Cache"] == "hit"
+    assert len(statements) == 1, statements
+    other = client.get(path, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and "Site lent depuis ce matin" in other.get_data(as_text=True)
+
+
 # A write of each kind: the pages it changes show it at once; the others stay in the cache.
 
 def _reply(site):
