@@ -185,6 +185,19 @@ def test_sort_by_date_puts_the_latest_first(client):
     assert found(client, q="panne", sort="date") == ["thread:Récent", "thread:Panne panne panne"]
 
 
+def test_among_equals_this_mornings_report_comes_before_last_springs(client):
+    board, author = make_board(), make_user()
+    # Written newest first: without freshness, equals would come newest id first, the oldest.
+    forum.open_thread(board, author, "Messagerie en panne, Paris", "Plus de courriels reçus.")
+    with travel(-timedelta(days=20)):
+        forum.open_thread(board, author, "Messagerie en panne, Lyon", "Plus de courriels reçus.")
+    with travel(-timedelta(days=300)):
+        forum.open_thread(board, author, "Messagerie en panne, Brest", "Plus de courriels reçus.")
+    assert found(client, q="messagerie panne") == [
+        "thread:Messagerie en panne, Paris", "thread:Messagerie en panne, Lyon",
+        "thread:Messagerie en panne, Brest"]
+
+
 @pytest.mark.parametrize("sort", ["relevance", "date"])
 def test_keyset_pages_cover_every_result_once(app, client, sort):
     app.config["SEARCH_PER_PAGE"] = 4
