@@ -368,13 +368,13 @@ def _today() -> int:
 
 def _read_cursor(cursor: str, sort: str) -> tuple:
     """(key, kind, id, any_word, day) from an `after=` cursor (day: the epoch day freshness
-    is counted from; a cursor of before it had none). Raises SearchError on anything else."""
+    is counted from, within a year of today). Raises SearchError on anything else, a cursor
+    of before freshness included: its reader starts the search again."""
     try:
-        key, kind, doc_id, any_word, *rest = json.loads(
+        key, kind, doc_id, any_word, day = json.loads(
             base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        day = rest[0] if len(rest) == 1 else _today() if not rest else None
         if kind not in KINDS or type(doc_id) is not int or type(any_word) is not bool \
-                or type(day) is not int:
+                or type(day) is not int or abs(day - _today()) > 366:
             raise ValueError
         if sort == RELEVANCE:
             if type(key) is not int:

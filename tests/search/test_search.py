@@ -246,7 +246,9 @@ def test_hostile_query_text_never_breaks_the_page(client, typed):
 
 
 @pytest.mark.parametrize("after", ["nonsense", "e30", "WzEsMiwzXQ",
-                                   "W251bGwsInRocmVhZCIsMSxmYWxzZV0", "x" * 500])
+                                   "W251bGwsInRocmVhZCIsMSxmYWxzZV0", "x" * 500,
+                                   "WzEsInRocmVhZCIsMSxmYWxzZV0",  # from before freshness, no day
+                                   "WzEsInRocmVhZCIsMSxmYWxzZSw5OTk5OTk5OTk5OV0"])  # a day far off
 def test_a_broken_cursor_is_a_clear_400(client, after):
     make_thread(title="Panne", body="Une panne.")
     response = client.get("/search", query_string={"q": "panne", "after": after})
