@@ -94,6 +94,12 @@ def _language() -> _Language:
     return language
 
 
+def language_key() -> tuple[str, str]:
+    """The language and zone in force, as a key: what a text or a date drawn in them
+    depends on."""
+    return _language().key
+
+
 def translations() -> NullTranslations:
     """The catalogue of the language in force (Flask-Babel's, found once per language)."""
     if not has_app_context():
@@ -218,17 +224,22 @@ def _relative(locale_key: str, unit: str, value: int, future: bool) -> str:
                            locale=Locale.parse(locale_key))
 
 
-def _relative_words(language: _Language, delta: timedelta) -> str:
+def _relative_parts(delta: timedelta) -> tuple[str, int, bool]:
     # Babel's choice of unit and value (format_timedelta to the second, threshold 1.1: "1 day"
-    # from 26.4 hours on); the words for each unit, value and direction are asked of it once.
+    # from 26.4 hours on), and the direction: what the words are asked of it for.
     seconds = delta.total_seconds()
     for unit, per_unit in TIMEDELTA_UNITS:
         amount = abs(seconds) / per_unit
         if amount >= 1.1 or unit == "second":
             if unit == "second" and amount > 0:
                 amount = max(1, amount)
-            return _relative(language.key[0], unit, int(round(amount)), seconds >= 0)
-    return ""  # not reached: the last unit is the second
+            return unit, int(round(amount)), seconds >= 0
+    raise AssertionError("not reached: the last unit is the second")
+
+
+def _relative_words(language: _Language, delta: timedelta) -> str:
+    # The words for each unit, value and direction are asked of Babel once.
+    return _relative(language.key[0], *_relative_parts(delta))
 
 
 def relative(delta: timedelta) -> str:
@@ -249,6 +260,16 @@ def _absolute(key: tuple[str, str], value: datetime) -> tuple[str, str]:
     return full, on
 
 
+def when_shown(value: datetime) -> tuple[str, int, bool] | None:
+    """What `when(value)` shows now besides the date and the language: the unit, amount and
+    direction of its relative words, or None when it shows the date (older than a week, or
+    the static site). Rendered parts kept for what they show key by it (board/forum/rows.py)."""
+    delta = value - now()
+    if abs(delta.total_seconds()) < 7 * 86400 and not g.get("static_export"):
+        return _relative_parts(delta)
+    return None
+
+
 def when(value: datetime | None) -> Markup:
     """A <time> element: the full local date and zone in the tooltip; on the page, the
     relative time for the last week, else the date. The static site is read during an
@@ -257,11 +278,8 @@ def when(value: datetime | None) -> Markup:
         return Markup("")
     language = _language()
     full, on = _absolute(language.key, value)
-    delta = now() - value
-    if abs(delta.total_seconds()) < 7 * 86400 and not g.get("static_export"):
-        shown = _relative_words(language, -delta)
-    else:
-        shown = on
+    relative_parts = when_shown(value)
+    shown = _relative(language.key[0], *relative_parts) if relative_parts else on
     return Markup(f'<time datetime="{escape(value.isoformat())}" title="{escape(full)}">'
                   f"{escape(shown)}</time>")
 

@@ -96,6 +96,7 @@ def app(_app):
         # The banners drawn so far: an entry near its end could expire between two requests
         # of a test that counts queries.
         _app.extensions["travaux_banners"].clear()
+        _app.extensions["board_rows"].clear()
         yield _app
         db.session.remove()
 

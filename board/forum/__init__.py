@@ -11,6 +11,7 @@ def init_app(app) -> None:
         notification_views,
         notifications,
         reading_views,
+        rows,
         services,
         solution_views,
         solutions,
@@ -26,6 +27,7 @@ def init_app(app) -> None:
     notifications.init_app(app)
     notification_views.init_app(app)
     app.register_blueprint(reading_views.bp)
+    rows.init_app(app)
     app.register_blueprint(solution_views.bp)
     app.jinja_env.globals["can_mark_solution"] = solutions.can_mark_solution
     writing.init_app(app)

@@ -9,18 +9,22 @@ picks the N-th slice from whichever end of the order is nearer: its thread ids f
 the index alone, then those rows; the last page is the first slice of the reverse order.
 
 The number of pages comes from the board's counter (board/visibility.py's
-`listed_thread_count`), never from a count of the rows. The last post of each thread is
-loaded without its text: a listing shows its date and author only.
+`listed_thread_count`), never from a count of the rows. Of each thread's author and last
+post, the listing reads with the thread what it shows (two names and a date), and no more:
+no post text, and no User or Post to build thirty times (board/forum/rows.py draws the rows).
 """
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy.orm import aliased, with_expression
+from sqlalchemy.orm.attributes import set_committed_value
 
+from board.accounts.models import User
 from board.extensions import db
 from board.forum.models import Board, Post, Thread
+from board.permissions import is_staff
 from board.visibility import listed_thread_count, visible_threads
 
 KEY = (Thread.pinned, Thread.last_activity_at, Thread.id)
@@ -79,12 +83,21 @@ def page_numbers(current: int, pages: int) -> list[int | None]:
 
 
 def _rows(board: Board, viewer):
-    """Threads of `board` that `viewer` sees, with what a listing shows and no post text."""
+    """Threads of `board` that `viewer` sees, with what a listing shows of their author and
+    last post (their names and its date) and nothing more: no post text, no User, no Post."""
+    return _listing(Thread.board_id == board.id, viewer)
+
+
+def _listing(where, viewer):
+    author, last_post, last_poster = aliased(User), aliased(Post), aliased(User)
     return visible_threads(
-        select(Thread).where(Thread.board_id == board.id).options(
-            joinedload(Thread.author),
-            joinedload(Thread.last_post).load_only(Post.id, Post.created_at, Post.author_id)
-            .joinedload(Post.author)), viewer)
+        select(Thread).where(where)
+        .join(author, author.id == Thread.author_id)
+        .outerjoin(last_post, last_post.id == Thread.last_post_id)
+        .outerjoin(last_poster, last_poster.id == last_post.author_id)
+        .options(with_expression(Thread.author_name, author.name),
+                 with_expression(Thread.last_post_at, last_post.created_at),
+                 with_expression(Thread.last_poster_name, last_poster.name)), viewer)
 
 
 def _newest_first(stmt):
@@ -112,7 +125,7 @@ def board_page(board: Board, viewer, per_page: int, page: int | None = None,
         if not items:  # nothing after it any more (deleted meanwhile): the last page
             return board_page(board, viewer, per_page, page=pages)
         number = pages if not has_next else min(max(label or 2, 2), pages)
-        return _page(items, number, pages, total, has_prev=True, has_next=has_next)
+        return _page(board, items, number, pages, total, has_prev=True, has_next=has_next)
     if before is not None:
         stmt = _oldest_first(_rows(board, viewer).where(tuple_(*KEY) > parse_key(before)))
         items = list(db.session.scalars(stmt.limit(per_page + 1)).unique())
@@ -120,14 +133,30 @@ def board_page(board: Board, viewer, per_page: int, page: int | None = None,
             return board_page(board, viewer, per_page)
         items = items[:per_page][::-1]
         number = min(max(label or 1, 2), pages)
-        return _page(items, number, pages, total, has_prev=True, has_next=True)
+        return _page(board, items, number, pages, total, has_prev=True, has_next=True)
     number = page or 1
     if number == 1:
-        stmt = _newest_first(_rows(board, viewer)).limit(per_page)
+        items = list(db.session.scalars(_first_page(viewer, per_page),
+                                        {"board_id": board.id}).unique())
     else:
-        stmt = _numbered(board, viewer, per_page, number, total)
-    items = list(db.session.scalars(stmt).unique())
-    return _page(items, number, pages, total, has_prev=number > 1, has_next=number < pages)
+        items = list(db.session.scalars(_numbered(board, viewer, per_page, number, total))
+                     .unique())
+    return _page(board, items, number, pages, total, has_prev=number > 1,
+                 has_next=number < pages)
+
+
+_FIRST_PAGES: dict[tuple[bool, int], object] = {}
+
+
+def _first_page(viewer, per_page: int):
+    """The statement of a board's first page, the one most read, built once for staff and
+    once for everyone else (the board's id its parameter): building it costs more than
+    running it."""
+    key = (is_staff(viewer), per_page)
+    if (stmt := _FIRST_PAGES.get(key)) is None:
+        stmt = _FIRST_PAGES[key] = _newest_first(
+            _listing(Thread.board_id == bindparam("board_id"), viewer)).limit(per_page)
+    return stmt
 
 
 def _numbered(board: Board, viewer, per_page: int, number: int, total: int):
@@ -143,8 +172,10 @@ def _numbered(board: Board, viewer, per_page: int, number: int, total: int):
     return _newest_first(_rows(board, viewer).where(Thread.id.in_(ids)))
 
 
-def _page(items: list, number: int, pages: int, total: int, has_prev: bool,
+def _page(board: Board, items: list, number: int, pages: int, total: int, has_prev: bool,
           has_next: bool) -> Page:
+    for thread in items:  # their board is this one: no look-up per row for what it allows
+        set_committed_value(thread, "board", board)
     return Page(items=items, page=number, pages=pages, total=total, has_prev=has_prev,
                 has_next=has_next, first_key=key_of(items[0]) if items else None,
                 last_key=key_of(items[-1]) if items else None)

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, false, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from board.accounts.models import User
 from board.clock import now
@@ -115,6 +115,11 @@ class Thread(HideableMixin, db.Model):
     board: Mapped[Board] = relationship(foreign_keys=[board_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     last_post: Mapped["Post | None"] = relationship(foreign_keys=[last_post_id])
+    # What a board listing shows of the author and of the last post, read with the thread
+    # there (board/forum/listing.py): thirty rows load no User and no Post. None elsewhere.
+    author_name: Mapped[str | None] = query_expression()
+    last_post_at: Mapped[datetime | None] = query_expression()
+    last_poster_name: Mapped[str | None] = query_expression()
     duplicate_of: Mapped["Thread | None"] = relationship(
         foreign_keys=[duplicate_of_id], remote_side=[id])
     solution_post: Mapped["Post | None"] = relationship(foreign_keys=[solution_post_id])

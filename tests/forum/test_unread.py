@@ -16,20 +16,7 @@ from board.forum.models import Post
 from board.forum.reading import BoardRead, ThreadRead
 from tests.conftest import count_queries
 from tests.factories import make_board, make_thread, make_user
-
-
-def row_of(html: str, title: str) -> str:
-    """The listing's row of the thread called `title`."""
-    for row in re.findall(r"<tr[^>]*>.*?</tr>", html, re.S):
-        if f">{title}</a>" in row:
-            return row
-    raise AssertionError(f"no row for {title!r}")
-
-
-def board_html(client, board) -> str:
-    response = client.get(f"/boards/{board.slug}")
-    assert response.status_code == 200
-    return response.get_data(as_text=True)
+from tests.forum.pages import board_html, row_of
 
 
 def last_read(user, thread) -> int | None:
