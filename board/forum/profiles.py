@@ -4,6 +4,7 @@ their name: initials on a colour of their own, made here, never fetched from a s
 import hashlib
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -70,11 +71,18 @@ def avatar(user: User | None, size: int = 40, decorative: bool = False) -> Marku
     """The member's avatar as inline SVG. `decorative` when their name is written next to it
     (screen readers then skip it); else it is an image named for them."""
     name = user.name if user is not None else ""
-    label = (Markup('aria-hidden="true"') if decorative else Markup(
-        'role="img" aria-label="{}"').format(_("Avatar of %(name)s", name=name)))
+    return _avatar(name, int(size), None if decorative else _("Avatar of %(name)s", name=name))
+
+
+@lru_cache(maxsize=1024)
+def _avatar(name: str, size: int, label_text: str | None) -> Markup:
+    # Drawn once per name, size and label: a thread page shows the same few members again
+    # and again. No label: decorative.
+    label = (Markup('aria-hidden="true"') if label_text is None else Markup(
+        'role="img" aria-label="{}"').format(label_text))
     return Markup(
         '<svg class="avatar" width="{size}" height="{size}" viewBox="0 0 40 40" {label}>'
         '<circle cx="20" cy="20" r="20" fill="{fill}"/>'
         '<text x="20" y="20" dy=".35em" text-anchor="middle" fill="#fff" font-size="16" '
         'font-weight="700" font-family="system-ui, sans-serif">{letters}</text></svg>'
-    ).format(size=int(size), label=label, fill=colour(name), letters=initials(name))
+    ).format(size=size, label=label, fill=colour(name), letters=initials(name))

@@ -58,13 +58,22 @@ def _board_by_slug(staff: bool):
 
 def get_thread(thread_id: int) -> Thread:
     """The thread if the current user may see it; abort(404) otherwise."""
-    stmt = visible_threads(
+    thread = db.session.scalars(_thread_by_id(is_staff(current_user)),
+                                {"thread_id": thread_id}).first()
+    if thread is None:
+        abort(404)
+    return thread
+
+
+@cache
+def _thread_by_id(staff: bool):
+    # Built once for staff and once for everyone else, as _board_by_slug.
+    return visible_threads(
         select(Thread).options(joinedload(Thread.board),
                                joinedload(Thread.solution_post).joinedload(Post.author))
-        .where(Thread.id == thread_id),
+        .where(Thread.id == bindparam("thread_id")),
         current_user,
-    )
-    return db.first_or_404(stmt)
+    ).limit(1)
 
 
 def service_choices(field) -> bool:
