@@ -98,9 +98,12 @@ def get_post(post_id: int) -> Post:
 @guest_cached(stamps.site_stamp)
 def index():
     stmt = visible_boards(
+        # Of each board's last post, what the index shows: no text, no full thread or author.
         select(Board).options(
-            joinedload(Board.last_post).joinedload(Post.thread),
-            joinedload(Board.last_post).joinedload(Post.author),
+            joinedload(Board.last_post).load_only(Post.id, Post.created_at, Post.thread_id,
+                                                  Post.author_id)
+            .joinedload(Post.thread).load_only(Thread.id, Thread.title),
+            joinedload(Board.last_post).joinedload(Post.author).load_only(User.id, User.name),
         ).order_by(Board.position, Board.name),
         current_user,
     )
