@@ -80,10 +80,11 @@ def seed(threads: int, posts_per_thread: int, incidents: int = 50, seed_value: i
         board_id = boards[-1].id if n % 50 == 49 else public[n % len(public)]
         created = start + step * n
         title = f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} {rng.choice(WORDS)} {n}"
+        # Affected: the author, as services.open_thread counts them.
         thread_rows.append({"board_id": board_id, "author_id": rng.choice(user_ids),
                             "title": title, "slug": forum.slugify(title), "created_at": created,
                             "last_activity_at": created, "changed_at": created,
-                            "post_count": 0, "pinned": n < 2, "affected_count": 0})
+                            "post_count": 0, "pinned": n < 2, "affected_count": 1})
     _insert(Thread, thread_rows)
     thread_ids = db.session.execute(select(Thread.id, Thread.created_at)
                                     .order_by(Thread.id)).all()
