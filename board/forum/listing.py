@@ -119,7 +119,7 @@ def board_page(board: Board, viewer, per_page: int, page: int | None = None,
         raise BadPage(page)
     if after is not None:
         stmt = _newest_first(_rows(board, viewer).where(tuple_(*KEY) < parse_key(after)))
-        items = list(db.session.scalars(stmt.limit(per_page + 1)).unique())
+        items = list(db.session.scalars(stmt.limit(per_page + 1)))
         has_next = len(items) > per_page
         items = items[:per_page]
         if not items:  # nothing after it any more (deleted meanwhile): the last page
@@ -128,7 +128,7 @@ def board_page(board: Board, viewer, per_page: int, page: int | None = None,
         return _page(board, items, number, pages, total, has_prev=True, has_next=has_next)
     if before is not None:
         stmt = _oldest_first(_rows(board, viewer).where(tuple_(*KEY) > parse_key(before)))
-        items = list(db.session.scalars(stmt.limit(per_page + 1)).unique())
+        items = list(db.session.scalars(stmt.limit(per_page + 1)))
         if len(items) <= per_page:  # the beginning is reached: that is the first page
             return board_page(board, viewer, per_page)
         items = items[:per_page][::-1]
@@ -137,10 +137,9 @@ def board_page(board: Board, viewer, per_page: int, page: int | None = None,
     number = page or 1
     if number == 1:
         items = list(db.session.scalars(_first_page(viewer, per_page),
-                                        {"board_id": board.id}).unique())
+                                        {"board_id": board.id}))
     else:
-        items = list(db.session.scalars(_numbered(board, viewer, per_page, number, total))
-                     .unique())
+        items = list(db.session.scalars(_numbered(board, viewer, per_page, number, total)))
     return _page(board, items, number, pages, total, has_prev=number > 1,
                  has_next=number < pages)
 

@@ -10,7 +10,7 @@ change to what it shows is a new key, and nothing needs to know which rows a wri
 What differs from one member to the next (what is new for them) is drawn around it, live.
 """
 
-from flask import current_app, g, get_template_attribute, request
+from flask import current_app, get_template_attribute, request
 from markupsafe import Markup
 
 from board.forum.models import Thread
@@ -26,27 +26,25 @@ ROW_SECONDS = 3600
 def board_rows(threads: list[Thread], marks: dict) -> list[Markup]:
     """The rows of `threads` in a board listing (loaded by board/forum/listing.py), with what
     is new in each for the member (`marks`: board/forum/reading.py's `page_marks`)."""
-    kept = None if g.get("static_export") else current_app.extensions["board_rows"]
+    kept = current_app.extensions["board_rows"]
     name_of = current_app.extensions.get("service_name")
     page_key = (language_key(), request.script_root)
     rows = []
     for thread in threads:
         hidden = guest_restriction(thread) == "hidden"
         service = name_of(thread.service_id) if thread.service_id and name_of else None
-        if kept is None:
-            head, tail = _drawn(thread, hidden, service)
-        else:
-            last_at = thread.last_post_at
-            key = (page_key, thread.id, thread.slug, thread.title, thread.pinned,
-                   thread.locked_at is None, hidden, thread.incident_id is None,
-                   thread.resolved_at is None, service, thread.solution_post_id is None,
-                   thread.author_name, thread.created_at, when_shown(thread.created_at),
-                   thread.affected_count, thread.post_count, thread.last_post_id,
-                   thread.last_poster_name, last_at, last_at and when_shown(last_at))
-            if (parts := kept.get(key)) is None:
-                parts = _drawn(thread, hidden, service)
-                kept.set(key, parts, ROW_SECONDS)
-            head, tail = parts
+        last_at = thread.last_post_at
+        # when_shown is None on the static site (dates in full): its rows are keys of their own.
+        key = (page_key, thread.id, thread.slug, thread.title, thread.pinned,
+               thread.locked_at is None, hidden, thread.incident_id is None,
+               thread.resolved_at is None, service, thread.solution_post_id is None,
+               thread.author_name, thread.created_at, when_shown(thread.created_at),
+               thread.affected_count, thread.post_count, thread.last_post_id,
+               thread.last_poster_name, last_at, last_at and when_shown(last_at))
+        if (parts := kept.get(key)) is None:
+            parts = _drawn(thread, hidden, service)
+            kept.set(key, parts, ROW_SECONDS)
+        head, tail = parts
         mark = marks.get(thread.id)
         rows.append(head + tail if mark is None else head + get_template_attribute(
             "forum/_thread_marks.html", "thread_marks")(thread, mark) + tail)
