@@ -20,7 +20,7 @@ def test_member_deletes_a_reply_through_the_confirmation(live_server, page):
     page.goto(f"{live_server}/threads/{thread.id}/{thread.slug}")
     expect(page.locator(".post")).to_have_count(2)
     page.locator(".post").nth(1).get_by_role("link", name="Supprimer").click()
-    assert page.locator("h1").inner_text() == "Supprimer ce message ?"
+    expect(page.locator("h1")).to_have_text("Supprimer ce message ?")
     assert "Même souci chez moi, depuis hier soir." in page.locator("blockquote").inner_text()
     screenshot(page, "delete-01-confirmation")
 

@@ -92,7 +92,7 @@ def test_a_new_thread_draft_comes_back_then_goes_with_the_thread(live_server, pa
     page.get_by_role("button", name=re.compile("Publier|Continuer")).click()
     if page.get_by_role("button", name="Publier").count():
         page.get_by_role("button", name="Publier").click()
-    assert page.locator("h1").inner_text() == "Site très lent depuis ce matin"
+    expect(page.locator("h1")).to_have_text("Site très lent depuis ce matin")
     assert drafts() == []
     page.goto(f"{live_server}/boards/{board.slug}/new")
     assert page.get_by_label("Titre").input_value() == ""
@@ -121,7 +121,7 @@ def test_open_the_versions_of_an_edited_post(live_server, page):
     page.get_by_label("Message").fill("Mes mails partent avec **deux heures** de retard.")
     page.get_by_role("button", name="Enregistrer").click()
     page.locator(".post").first.locator("a.edited").click()
-    assert page.locator("h1").inner_text() == "Versions d’un message"
+    expect(page.locator("h1")).to_have_text("Versions d’un message")
     current = page.locator(".revision").first
     assert current.locator("del").inner_text() == "une heure"
     assert current.locator("ins").inner_text() == "deux heures"

@@ -28,7 +28,7 @@ def test_register_confirm_login_open_thread_and_reply(live_server, page):
     page.get_by_label("Mot de passe").fill("une phrase de passe solide")
     screenshot(page, "01-register")
     page.get_by_role("button", name="Créer mon compte").click()
-    assert "elodie@example.org" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("elodie@example.org")
 
     page.goto(confirmation_link("elodie@example.org"))
     page.get_by_role("button", name="Confirmer mon adresse").click()
@@ -44,7 +44,7 @@ def test_register_confirm_login_open_thread_and_reply(live_server, page):
     page.get_by_label("Titre").fill("Site très lent depuis ce matin")
     page.get_by_label("Message").fill("Bonjour,\n\nMon site met **10 secondes** à répondre.")
     page.get_by_role("button", name="Publier").click()
-    assert page.locator("h1").inner_text() == "Site très lent depuis ce matin"
+    expect(page.locator("h1")).to_have_text("Site très lent depuis ce matin")
     assert page.locator(".post-body strong").inner_text() == "10 secondes"
 
     page.get_by_label("Message").fill("Mise à jour : c'est revenu à la normale vers midi.")

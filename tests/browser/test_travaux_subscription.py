@@ -3,6 +3,7 @@ with the button of the mailed link, and changes services on the manage page."""
 
 import re
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from board.extensions import db
@@ -39,7 +40,7 @@ def test_a_visitor_subscribes_to_two_services_confirms_and_manages(live_server, 
     page.get_by_role("checkbox", name="DNS").check()
     screenshot(page, "travaux-subscribe-01-two-services")
     page.locator("main").get_by_role("button", name="S'inscrire").click()
-    assert "lou@example.org" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("lou@example.org")
     assert subscription("lou@example.org").status == "pending"
 
     link = mailed_link("lou@example.org", r"http://\S+/travaux/subscribe/confirm/\S+")
