@@ -118,6 +118,9 @@ def load(instance_path: str) -> dict:
         "GUEST_CACHE_MAX_AGE": int(os.environ.get("GUEST_CACHE_MAX_AGE", "30")),
         "GUEST_CACHE_ENTRIES": int(os.environ.get("GUEST_CACHE_ENTRIES", "2000")),
         "GUEST_CACHE_PREFIX": os.environ.get("GUEST_CACHE_PREFIX", "board:page:"),
+        # On PostgreSQL, guests' stamps kept between two changes, which the database announces
+        # (board/stampmemo.py): "auto" (on), or "off" (every guest page reads its stamp).
+        "STAMP_MEMO": os.environ.get("STAMP_MEMO", "auto"),
         # Suspected incidents (board/travaux/spikes.py): reports and "me too" on one service
         # within the window, at least this many and this many times its usual number then;
         # one closes by itself after this long without any.

@@ -46,6 +46,7 @@ from werkzeug.http import is_resource_modified, parse_accept_header, parse_cooki
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_host
 
+from board import stampmemo
 from board.clock import now
 from board.extensions import db
 from board.i18n import LANGUAGE_COOKIE, guest_locale
@@ -83,7 +84,13 @@ def read_stamp(stmt, **params) -> tuple:
     """A page's stamp: the one row of `stmt` (built once by its domain), read without the
     ORM's session on this thread's stamp connection; abort(404) when there is no row. Read
     before the page, it is never newer than what the page then shows."""
-    row = _stamps.read(stmt, params)
+    engine = db.engine
+    memo = stampmemo.memo_for(engine, current_app.config["STAMP_MEMO"])
+    if memo is None:
+        row = _stamps.read(stmt, params)
+    else:
+        row = memo.read((stmt, tuple(sorted(params.items()))),
+                        lambda: _stamps.read(stmt, params))
     if row is None:
         abort(404)
     return tuple(row)
@@ -141,6 +148,7 @@ _disposals: dict[int, int] = {}
 
 def _disposed(engine) -> None:
     _disposals[id(engine)] = _disposals.get(id(engine), 0) + 1
+    stampmemo.forget(engine)
     # This thread's, at once, whichever engine it came from (another app on the same file,
     # in tests): a restore may be about to replace the file under it.
     _stamps.drop()
@@ -175,6 +183,24 @@ def bump(session: Session, name: str) -> None:
 
 def _forget(session: Session, *_args) -> None:
     session.info.pop("stamps_to_bump", None)
+    session.info.pop("stamps_written", None)
+
+
+def _written(session: Session, _context) -> None:
+    session.info["stamps_written"] = True
+
+
+def _executed(state) -> None:
+    """An UPDATE, INSERT or DELETE run through the session, which no flush sees."""
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info["stamps_written"] = True
+
+
+def _committed(session: Session) -> None:
+    """A commit that wrote: the stamps this process kept for guests are dropped at once
+    (board/stampmemo.py), before the database's notification comes back."""
+    if session.info.pop("stamps_written", False):
+        stampmemo.moved(db.engine)
 
 
 def _before_flush(session: Session, _context, _instances) -> None:
@@ -365,7 +391,8 @@ def guest_cached(stamp_of: Callable[..., tuple]):
                 found["keep"] = _storable(response)  # GuestPages keeps it, with every header
                 return response.make_conditional(request) if response.status_code == 200 \
                     else response
-            stamp = stamp_of(**kwargs)
+            with stampmemo.for_a_guest():
+                stamp = stamp_of(**kwargs)
             key = page_key(request.host_url, request.path, list(request.args.items(multi=True)),
                            str(get_locale()), stamp)
             cache = store()
@@ -458,7 +485,7 @@ class GuestPages:
         stamp_of = getattr(self.app.view_functions.get(endpoint), "guest_stamp", None)
         if stamp_of is None:
             return None
-        with self.app.app_context():
+        with self.app.app_context(), stampmemo.for_a_guest():
             stamp = stamp_of(**args)
             locale = guest_locale(cookies.get(LANGUAGE_COOKIE),
                                   parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"),
@@ -511,3 +538,6 @@ def init_app(app) -> None:
         event.listen(db.session, "before_flush", _before_flush)
         event.listen(db.session, "before_commit", _before_commit)
         event.listen(db.session, "after_rollback", _forget)
+        event.listen(db.session, "after_flush", _written)
+        event.listen(db.session, "do_orm_execute", _executed)
+        event.listen(db.session, "after_commit", _committed)
