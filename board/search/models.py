@@ -28,9 +28,9 @@ CONFIG = "board_fr"
 FTS_TABLE = "search_fts"
 ENGINE_TABLES = frozenset(FTS_TABLE + suffix for suffix in
                           ("", "_data", "_idx", "_docsize", "_config", "_content"))
-# PostgreSQL's trigram index of thread titles (similar reports), made by its migration: a
-# model cannot describe an operator class that SQLite lacks.
-ENGINE_INDEXES = frozenset({"ix_threads_title_trgm"})
+# PostgreSQL's index of thread titles' trigrams by date (similar reports, btree_gin), made by
+# its migration: a model cannot describe operator classes that SQLite lacks.
+ENGINE_INDEXES = frozenset({"ix_threads_recent_title_trgm"})
 
 
 class SearchDocument(TypeDecorator):
