@@ -3,6 +3,8 @@ incident box of a linked thread, the notice above the new-thread form. They are 
 registered by Travaux's init_app; the forum's templates call them when they exist, so the
 forum never imports Travaux."""
 
+from contextlib import nullcontext
+
 from flask import current_app, g, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
@@ -10,8 +12,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from board import stampmemo
 from board.extensions import db
-from board.pagecache import MemoryStore
+from board.pagecache import MemoryStore, is_guest
 from board.travaux import mine, services, spikes
 from board.travaux.models import Incident, Service
 from board.travaux.stamps import banner_stamp
@@ -33,7 +36,10 @@ def banner() -> Markup:
         return Markup("")  # the 503 page: nothing here may touch the database
     if g.get("static_export"):
         return Markup(render_template("travaux/_banner.html", operations=ongoing()))
-    key = (banner_stamp(), str(get_locale()), request.host_url)
+    # A guest's stamp may come from those kept between changes; a member's is read afresh.
+    with stampmemo.for_a_guest() if is_guest() else nullcontext():
+        stamp = banner_stamp()
+    key = (stamp, str(get_locale()), request.host_url)
     html = _drawn(key, lambda: {"operations": ongoing()})
     # A member's services are read only when there is something to put first: a calm day
     # costs them nothing. Their banner is kept per choice of services (board/travaux/mine.py).
