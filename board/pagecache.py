@@ -193,6 +193,7 @@ def _written(session: Session, _context) -> None:
 def _executed(state) -> None:
     """An UPDATE, INSERT or DELETE run through the session, which no flush sees."""
     if state.is_update or state.is_delete or state.is_insert:
+        _begin_writes(state.session)
         state.session.info["stamps_written"] = True
 
 
@@ -204,6 +205,7 @@ def _committed(session: Session) -> None:
 
 
 def _before_flush(session: Session, _context, _instances) -> None:
+    _begin_writes(session)
     if not _handlers:
         return
     dirty = session.dirty  # a set built anew at each access: once per flush, not per row
@@ -235,6 +237,34 @@ def _before_commit(session: Session) -> None:
         connection.execute(stmt.on_conflict_do_update(
             index_elements=[SiteStamp.name],
             set_={"generation": SiteStamp.generation + 1, "changed_at": moment}))
+
+
+# Guests' reads without a transaction --------------------------------------------------------
+
+GUEST_READS = "guest_reads_autocommit"
+
+
+def _guest_reads() -> None:
+    """On PostgreSQL, a guest's GET of a page the cache keeps (a view with a stamp: thread,
+    board, index, Travaux, feeds) reads in autocommit: no BEGIN and no ROLLBACK around its
+    queries, two round trips of a thread page's four. Under READ COMMITTED each statement
+    reads its own snapshot anyway, so the page reads what it read in a transaction. Other
+    pages keep theirs: what lasts a transaction (a SET LOCAL, as similar reports' threshold,
+    a lock) would end with its statement. Should such a request write (none does), its
+    transaction begins at its first write."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "guest_stamp", None) is None or not is_guest() \
+            or db.session().in_transaction():
+        return
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    db.session.info[GUEST_READS] = True
+
+
+def _begin_writes(session: Session) -> None:
+    """A write in a guest's autocommit reads: from here on, one transaction, which the
+    session's commit or rollback ends as any other (psycopg sends them while one is open)."""
+    if session.info.pop(GUEST_READS, False):
+        session.connection().exec_driver_sql("BEGIN")
 
 
 # The store ----------------------------------------------------------------------------------
@@ -534,6 +564,8 @@ def init_app(app) -> None:
         wrapped.app = pages
     else:
         app.wsgi_app = pages
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.before_request(_guest_reads)
     if not event.contains(db.session, "before_flush", _before_flush):
         event.listen(db.session, "before_flush", _before_flush)
         event.listen(db.session, "before_commit", _before_commit)
@@ -541,3 +573,4 @@ def init_app(app) -> None:
         event.listen(db.session, "after_flush", _written)
         event.listen(db.session, "do_orm_execute", _executed)
         event.listen(db.session, "after_commit", _committed)
+
