@@ -152,21 +152,29 @@ def gunicorn(target: str, env: dict):
         process.wait(timeout=30)
 
 
-def worker_rss_mb(master_pid: int) -> list[float]:
-    """Resident memory of the gunicorn master's workers, in MB."""
-    sizes = []
+def worker_memory_mb(master_pid: int) -> list[tuple[float, float, float, float]]:
+    """Each worker's resident memory (RSS), in MB, and what it is made of: its own
+    (anonymous) pages, the files it maps (libraries, SQLite's memory-mapped database: pages
+    the kernel holds once for every process), and its proportional share (PSS: a page held
+    by n processes counts 1/n)."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             status = (entry / "status").read_text()
+            rollup = (entry / "smaps_rollup").read_text()
         except OSError:
             continue
         ppid = int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1))
-        rss = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-        if ppid == master_pid and rss:
-            sizes.append(int(rss.group(1)) / 1024)
-    return sizes
+        if ppid != master_pid:
+            continue
+        kb = {name: int(m.group(1)) / 1024 if (m := re.search(
+            rf"^{name}:\s+(\d+) kB", text, re.M)) else 0.0
+            for name, text in (("VmRSS", status), ("RssAnon", status), ("RssFile", status),
+                               ("Pss", rollup))}
+        found.append((kb["VmRSS"], kb["RssAnon"], kb["RssFile"], kb["Pss"]))
+    return found
 
 
 def wrk_rate(url: str, seconds: float, headers: dict) -> float:
@@ -261,15 +269,16 @@ def pages(ids: dict) -> list[tuple[str, str, dict, str, str, float | None]]:
     return rows
 
 
-def throughput(url: str, folder: Path) -> tuple[dict, dict, list[float]]:
+def throughput(url: str, folder: Path) -> tuple[dict, dict, list, list]:
     ids = page_ids(url, folder)
     rows = pages(ids)
     ratios: dict[str, list[float]] = {label: [] for label, *_ in rows}
-    rss: list[float] = []
+    memory: list = []
+    bare_memory: list = []
     env = app_env(url, folder)
     with gunicorn("wsgi:app", env) as (cached_base, app_pid), \
             gunicorn("wsgi:app", {**env, "GUEST_CACHE": "off"}) as (rendered_base, _pid), \
-            gunicorn("bench.bare:app", env) as (bare_base, _bare_pid):
+            gunicorn("bench.bare:app", env) as (bare_base, bare_pid):
         bases = {"cached": cached_base, "rendered": rendered_base}
         for _round in range(ROUNDS):
             bare = {"/jinja": rate(bare_base + "/jinja"), "/": rate(bare_base + "/")}
@@ -278,9 +287,9 @@ def throughput(url: str, folder: Path) -> tuple[dict, dict, list[float]]:
                 if headers.get("If-None-Match") == "ETAG":
                     headers = {"If-None-Match": etag_of(base + path)}
                 ratios[label].append(rate(base + path, headers) / bare[divisor])
-        rss = worker_rss_mb(app_pid)
+        memory, bare_memory = worker_memory_mb(app_pid), worker_memory_mb(bare_pid)
     goals = {label: (divisor, goal) for label, _p, _h, _a, divisor, goal in rows}
-    return ratios, goals, rss
+    return ratios, goals, memory, bare_memory
 
 
 def latencies(url: str, folder: Path, threads: int) -> dict[str, float]:
@@ -316,7 +325,8 @@ def main() -> int:
     with database(server, "small") as (url, folder):
         seconds = seed(url, folder, SMALL_THREADS)
         print(f"seeded in {seconds:.0f} s")
-        ratios, goals, rss = throughput(url, folder)
+        ratios, goals, memory, bare_memory = throughput(url, folder)
+        rss = [sizes[0] for sizes in memory]
         small = latencies(url, folder, SMALL_THREADS)
     print("\n| page | median | spread | goal | met |\n| --- | --- | --- | --- | --- |")
     all_met = True
@@ -329,6 +339,10 @@ def main() -> int:
               f"{'-' if goal is None else f'{goal * 100:.0f} %'} | "
               f"{'' if goal is None else 'yes' if met else 'no'} |")
     print(f"\nworker RSS: {', '.join(f'{r:.0f} MB' for r in rss)} (goal: at most 80 MB)")
+    for name, sizes in (("app", memory), ("bare app", bare_memory)):
+        print(f"  {name} workers: " + "; ".join(
+            f"RSS {rss_:.0f} MB = own {anon:.0f} + mapped files {files:.0f}, PSS {pss:.0f}"
+            for rss_, anon, files, pss in sizes))
     with database(server, "big") as (url, folder):
         seconds = seed(url, folder, BIG_THREADS)
         print(f"\nseeded {BIG_THREADS} threads x {POSTS} posts in {seconds:.0f} s")
