@@ -101,8 +101,8 @@ def _liveness(app: Flask) -> None:
     """A pooled connection is pinged when a request takes it only if it sat idle in the pool
     for POOL_PING_IDLE seconds or more: after a quiet spell (a night, a restart of the
     server meanwhile) no request gets a dead connection, and under load, when connections
-    come back within milliseconds, none pays the ping's round trip (one of a guest thread
-    page's five on PostgreSQL, 0.1 to 0.3 ms each on this machine). A connection that dies
+    come back within milliseconds, none pays the ping's round trip (0.1 to 0.3 ms on this
+    machine's PostgreSQL: a guest thread page made seven before, two now). A connection that dies
     under load fails the one request that holds it (the usual 503 page); SQLAlchemy then lets
     go of every connection opened before, and the next request opens a new one."""
     from sqlalchemy import event, exc

@@ -2,8 +2,8 @@
 
 A guest page served from the cache (board/pagecache.py) still reads its stamp, one small
 query: on SQLite a call into the same process, on PostgreSQL a round trip that costs a cache
-hit a third of its time. Here the stamps a guest read are kept, and all of them are dropped
-whenever anything they are made of may have changed:
+hit half its time (330 against 150 µs in-process). Here the stamps a guest read are kept,
+and all of them are dropped whenever anything they are made of may have changed:
 
 - every write to a table a stamp reads (boards, threads, incidents, site_stamps) sends a
   notification on the channel CHANNEL, from a trigger of the database itself (migration
@@ -109,8 +109,7 @@ class StampMemo:
             except Exception:  # noqa: BLE001 - the listener outlives any failure
                 log.warning("stamp listener: connection lost, reconnecting", exc_info=True)
             finally:
-                self.heard = None
-                self.moved()  # what changed while nobody listened
+                self.heard = None  # nothing is read from the memo, nor kept, until heard
             self.stopping.wait(pause)
             pause = min(pause * 2, 5.0)
 
@@ -126,7 +125,7 @@ class StampMemo:
                                        "keepalives_interval": 2, "keepalives_count": 2,
                                        "tcp_user_timeout": 5000}) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
-            self.moved()
+            self.moved()  # what was kept before: anything may have changed since
             while not self.stopping.is_set():
                 sent = time.monotonic()
                 connection.execute("SELECT 1")
