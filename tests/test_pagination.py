@@ -254,6 +254,40 @@ def test_listing_and_feeds_read_their_indexes_at_10000_threads(client, app):
             assert all(n <= 100 for n in sorted_rows), f"{url}\n{plan}"
 
 
+def test_a_board_listing_is_planned_once_then_reused(client):
+    """PostgreSQL keeps a prepared statement's plan only when the generic plan costs no more
+    than a custom one; with its LIMIT bound (LIMIT $1) the listing never did, and was
+    planned again at every view. Its LIMIT is written into the SQL: run as the page sends it,
+    on one connection, the server takes the generic plan after psycopg prepares it. (At 200
+    threads both plans cost the same and either way passes; at 2,000 a bound LIMIT fails.)"""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements' plans are PostgreSQL's (TEST_DATABASE_URL)")
+    board = make_board()
+    bulk_threads([board.id], 2000)
+    sent = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    pagecache.store().clear()
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        assert client.get(f"/boards/{board.slug}").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    [(statement, parameters)] = [(s, p) for s, p in sent if "ORDER BY threads.pinned" in s]
+    with db.engine.connect() as conn:
+        cursor = conn.connection.cursor()
+        for _ in range(10):  # psycopg prepares at the fifth; the server decides after five more
+            cursor.execute(statement, parameters)
+            cursor.fetchall()
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                       "WHERE statement LIKE '%ORDER BY threads.pinned%'")
+        [(generic, custom)] = cursor.fetchall()
+        conn.rollback()
+    assert generic > 0, (generic, custom)
+
+
 def test_the_migration_names_the_first_post_of_existing_threads(tmp_path):
     from flask_migrate import downgrade, upgrade
 
