@@ -1,8 +1,8 @@
 """`make bench`'s harness in its quick mode (seconds, tiny data), so that it does not rot.
 
 The figures it prints mean nothing at this size; the test checks that every row of both
-tables is there and that the run succeeds end to end (seed, two gunicorn servers, the load,
-the latencies)."""
+tables is there and that the run succeeds end to end (seed, the gunicorn servers, the load,
+the latencies, the memory floor)."""
 
 import json
 import os
@@ -27,9 +27,13 @@ def test_the_bench_harness_runs_end_to_end_in_quick_mode(tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     for row in ("thread, 10 posts", "board page 1", "index", "/travaux/", "/feed.rss",
-                "board feed", "feed answered 304", "worker RSS", "deepest board page"):
+                "board feed", "feed answered 304", "worker RSS", "floor (bench/floor.py",
+                "deepest board page"):
         assert row in result.stdout, row
     figures = json.loads((tmp_path / "bench.json").read_text())
     assert all(value > 0 for values in figures["ratios"].values() for value in values)
     assert figures["rss"] and all(size > 10 for size in figures["rss"])
+    # The floor is a Flask app too, and lighter than ours: it has none of our code.
+    assert figures["floor_rss"] and all(10 < size < min(figures["rss"])
+                                        for size in figures["floor_rss"])
     assert set(figures["small"]) == set(figures["big"])
