@@ -276,18 +276,10 @@ def pages(ids: dict) -> list[tuple[str, str, dict, str, str, float | None]]:
 
 def floor_memory_mb(env: dict) -> list[tuple[float, float, float, float]]:
     """Worker memory of bench/floor.py (the chosen extensions, nothing of ours), served the
-    same way, after as many requests to its page and its feed as the bench makes warm."""
+    same way, once its page and its feed have been drawn a few times over."""
     with gunicorn("bench.floor:app", env) as (base, pid):
-        parts = urlsplit(base)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        for _ in range(50):
-            for path in ("/", "/feed.rss"):
-                conn.request("GET", path)
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"bench/floor.py {path} answered {response.status}")
-        conn.close()
+        for path in ("/", "/feed.rss"):
+            latency_ms(base, path)  # GETs over one connection; any answer but 200 raises
         return worker_memory_mb(pid)
 
 
