@@ -4,13 +4,13 @@ A page shows dozens of dates and a hundred strings, so both are cheap here: each
 finds its language, zone and catalogue once (`_language`), where Flask-Babel looks them up
 anew for every string and date; Babel's words for a pattern, a relative time or a zone are
 asked of it once per language (`_formatter`, `_relative`, `_zone`), and the absolute texts
-of a date once per language and date (`_absolute`). The texts are Babel's own, unchanged:
-the caches only remember what it answered.
+of a date once per language and date (`_absolute`), a table of lazy labels once per request
+(`label`). The texts are Babel's own, unchanged: the caches only remember what it answered.
 """
 
 import math
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 
 from babel.core import Locale
@@ -69,7 +69,8 @@ class _Language:
     """What a page needs of the language and zone in force, looked up once: Flask-Babel finds
     the locale, the zone and the catalogue anew for every string and every date."""
 
-    __slots__ = ("locale", "zone_info", "key", "translations", "zone_words", "formatters")
+    __slots__ = ("locale", "zone_info", "key", "translations", "zone_words", "formatters",
+                 "labels")
 
     def __init__(self, locale: Locale, zone_info) -> None:
         self.locale, self.zone_info = locale, zone_info
@@ -77,6 +78,7 @@ class _Language:
         self.translations = get_translations()
         self.zone_words: str | None = None
         self.formatters: dict[str, Callable[[datetime], str]] = {}
+        self.labels: dict[int, dict[str, str]] = {}
 
 
 def _language() -> _Language:
@@ -116,6 +118,19 @@ def gettext(string: str, **variables) -> str:
 def ngettext(singular: str, plural: str, num: int, **variables) -> str:
     variables.setdefault("num", num)
     return translations().ngettext(singular, plural, num) % variables
+
+
+def label(table: Mapping[str, object], key: str) -> str:
+    """`table[key]`, a text marked by lazy_gettext at import time, in the language in force:
+    each table is translated once per language and request, where a lazy text is looked up
+    anew every time it is shown (the uptime bars show a state's words 90 times a service)."""
+    if not has_app_context():
+        return str(table[key])
+    language = _language()
+    words = language.labels.get(id(table))
+    if words is None:
+        words = language.labels[id(table)] = {name: str(text) for name, text in table.items()}
+    return words[key]
 
 
 # Jinja's own gettext and ngettext of the i18n extension (newstyle), with the catalogue looked
@@ -186,10 +201,15 @@ def _formatter(locale_key: str, pattern: str) -> Callable[[datetime], str]:
     return formatted
 
 
-def _local_format(language: _Language, value: datetime, pattern: str) -> str:
+def _pattern(language: _Language, pattern: str) -> Callable[[datetime], str]:
     formatter = language.formatters.get(pattern)
     if formatter is None:
         formatter = language.formatters[pattern] = _formatter(language.key[0], pattern)
+    return formatter
+
+
+def _local_format(language: _Language, value: datetime, pattern: str) -> str:
+    formatter = _pattern(language, pattern)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(language.zone_info)
@@ -201,6 +221,13 @@ def _local_format(language: _Language, value: datetime, pattern: str) -> str:
 def local_format(value: datetime, pattern: str) -> str:
     """`value` in the zone and language in force, as Flask-Babel's format_datetime writes it."""
     return _local_format(_language(), value, pattern)
+
+
+def day_format(value: date, pattern: str) -> str:
+    """A calendar day (no zone to convert it to) in the language in force, as Flask-Babel's
+    format_date writes it: the uptime bars word 90 days per service."""
+    # The formatter asks a day for its fields only (d, M, L, y, E): no hour, no zone.
+    return _pattern(_language(), pattern)(value)  # type: ignore[arg-type]
 
 
 def _zone(language: _Language) -> str:

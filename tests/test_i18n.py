@@ -67,3 +67,26 @@ def test_a_forced_language_is_followed_and_left(app):
     assert forced.startswith("Community | ") and "3 hours ago" in forced
     assert "Paris time" in forced and "3 replies" in forced
     assert after == before
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_days_and_labels_read_as_babel_writes_them(app, locale):
+    from datetime import date
+
+    from board.travaux import services
+
+    days = [date(2025, 12, 20) + timedelta(days=n) for n in range(400)]
+    with app.test_request_context(headers={"Accept-Language": locale}):
+        for day in days:
+            for pattern in ("d MMM yyyy", "LLLL yyyy", "EEEE d MMMM"):
+                assert i18n.day_format(day, pattern) == flask_babel.format_date(day, pattern)
+        for table in (services.LEVEL_LABELS, services.STATUS_LABELS, services.IMPACT_LABELS):
+            for key, text in table.items():
+                assert i18n.label(table, key) == str(text)  # Flask-Babel's lazy text
+        own = i18n.label(services.LEVEL_LABELS, "major_outage")
+        with flask_babel.force_locale("fr" if locale == "en" else "en"):
+            other = i18n.label(services.LEVEL_LABELS, "major_outage")
+            assert i18n.day_format(days[0], "LLLL yyyy") == flask_babel.format_date(
+                days[0], "LLLL yyyy")
+        assert i18n.label(services.LEVEL_LABELS, "major_outage") == own != other
+    assert {own, other} == {"Major outage", "Panne majeure"}

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from board import i18n
 from board.audit import record
 from board.clock import now
 from board.extensions import db
@@ -473,15 +474,16 @@ LEVEL_LABELS = {"operational": _l("Operational"), "maintenance": _l("Under maint
                 "major_outage": _l("Major outage")}
 
 
-# Each translates the one label asked for: these run thousands of times in an export.
+# Each table is translated once per request (board/i18n.py): these run thousands of times in
+# an export, and 90 times a service on `/travaux/`.
 def status_label(status: str) -> str:
     """The words for an operation's status, in the current language."""
-    return str(STATUS_LABELS[status])
+    return i18n.label(STATUS_LABELS, status)
 
 
 def impact_label(impact: str) -> str:
     """The words for an impact, in the current language."""
-    return str(IMPACT_LABELS[impact])
+    return i18n.label(IMPACT_LABELS, impact)
 
 
 def kind_label(kind: str) -> str:
@@ -491,7 +493,7 @@ def kind_label(kind: str) -> str:
 
 def level_label(level: str) -> str:
     """The words for a service status level, in the current language."""
-    return str(LEVEL_LABELS[level])
+    return i18n.label(LEVEL_LABELS, level)
 
 
 # Republishing the independent status site --------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -144,11 +144,11 @@ def uptime_bars(service_list) -> dict[int, Bars]:
 
 
 def day_label(day: date) -> str:
-    return format_date(day, "d MMM yyyy")
+    return i18n.day_format(day, "d MMM yyyy")
 
 
 def month_label(month: date) -> str:
-    return format_date(month, "LLLL yyyy")
+    return i18n.day_format(month, "LLLL yyyy")
 
 
 def state_label(state: str) -> str:
