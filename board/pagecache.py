@@ -84,13 +84,15 @@ def read_stamp(stmt, **params) -> tuple:
     """A page's stamp: the one row of `stmt` (built once by its domain), read without the
     ORM's session on this thread's stamp connection; abort(404) when there is no row. Read
     before the page, it is never newer than what the page then shows."""
-    engine = db.engine
-    memo = stampmemo.memo_for(engine, current_app.config["STAMP_MEMO"])
-    if memo is None:
-        row = _stamps.read(stmt, params)
-    else:
+    engine, setting = db.engine, current_app.config["STAMP_MEMO"]
+    memo = stampmemo.memo_for(engine, setting)
+    if memo is not None:
         row = memo.read((stmt, tuple(sorted(params.items()))),
                         lambda: _stamps.read(stmt, params))
+    elif stampmemo.kept_on_sqlite(engine, setting):
+        row = _stamps.read_kept(stmt, params)
+    else:
+        row = _stamps.read(stmt, params)
     if row is None:
         abort(404)
     return tuple(row)
@@ -105,6 +107,9 @@ class _StampConnection(threading.local):
     own."""
 
     held: tuple | None = None
+    # SQLite: guests' stamps read on this connection, while its data_version stays the same.
+    kept: dict | None = None
+    version: int | None = None
 
     def read(self, stmt, params):
         for attempt in (1, 2):
@@ -116,6 +121,29 @@ class _StampConnection(threading.local):
                 if attempt == 2 or not error.connection_invalidated:
                     raise
         return None  # not reached: the second attempt returns or raises
+
+    def read_kept(self, stmt, params):
+        """`read`, kept until any other connection commits a change to the database file
+        (SQLite's `PRAGMA data_version`, a few microseconds where the stamp's statement costs
+        forty): this connection never writes, so every change is another's. The version is
+        read before the stamp, so a row kept is never older than its version."""
+        connection = self._connection()
+        try:
+            version = connection.connection.driver_connection.execute(
+                "PRAGMA data_version").fetchone()[0]
+        except Exception:  # noqa: BLE001 - a connection gone bad: `read` replaces it
+            self.drop()
+            return self.read(stmt, params)
+        if version != self.version or self.kept is None \
+                or len(self.kept) >= stampmemo.ENTRIES:
+            self.kept, self.version = {}, version
+        key = (stmt, tuple(sorted(params.items())))
+        try:
+            return self.kept[key]
+        except KeyError:
+            pass
+        row = self.kept[key] = self.read(stmt, params)
+        return row
 
     def _connection(self):
         engine, pid = db.engine, os.getpid()
@@ -132,6 +160,7 @@ class _StampConnection(threading.local):
     def drop(self) -> None:
         """Let this thread's connection go (it is dead, or belongs to another engine)."""
         held, self.held = self.held, None
+        self.kept = self.version = None
         if held is not None and held[1] == os.getpid():
             try:
                 held[3].invalidate()  # closed for real, not handed back to a pool
@@ -455,9 +484,14 @@ class GuestPages:
     request goes through Flask, and what the view says may be kept is kept here.
     Anything unexpected (the database down, a stamp's 404) lets Flask answer, as always."""
 
+    ROUTES = 4096  # addresses whose match is kept; past this, the memo starts again
+
     def __init__(self, app, wsgi_app):
         self.app, self.wsgi_app = app, wsgi_app
         self.own_cookies = own_cookies(app.config)
+        # What the URL map answered for an address (it does not change once serving):
+        # (endpoint, arguments), or None for no page.
+        self.routes: dict[tuple, tuple[str, dict] | None] = {}
 
     def __call__(self, environ, start_response):
         method = environ["REQUEST_METHOD"]
@@ -506,12 +540,28 @@ class GuestPages:
                     "w:" + key, (status, kept, body), self.app.config["GUEST_CACHE_SECONDS"])
         return self._serve(environ, start_response, (status, kept, body), "miss")
 
-    def _find(self, environ, cookies):
-        adapter = self.app.url_map.bind_to_environ(environ)
+    def _route(self, environ) -> tuple[str, dict] | None:
+        address = (environ["wsgi.url_scheme"], environ.get("HTTP_HOST"),
+                   environ.get("SERVER_NAME"), environ.get("SCRIPT_NAME", ""),
+                   environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"])
         try:
-            endpoint, args = adapter.match()
-        except HTTPException:
+            return self.routes[address]
+        except KeyError:
+            pass
+        try:
+            found = self.app.url_map.bind_to_environ(environ).match()
+        except HTTPException:  # no page, or a redirect: Flask answers
+            found = None
+        if len(self.routes) >= self.ROUTES:
+            self.routes = {}
+        self.routes[address] = found
+        return found
+
+    def _find(self, environ, cookies):
+        route = self._route(environ)
+        if route is None:
             return None
+        endpoint, args = route
         stamp_of = getattr(self.app.view_functions.get(endpoint), "guest_stamp", None)
         if stamp_of is None:
             return None
@@ -529,10 +579,7 @@ class GuestPages:
     @staticmethod
     def _serve(environ, start_response, entry, source: str = "hit"):
         status, headers, body = entry
-        found = dict(headers)
-        etag = unquote_etag(found["ETag"])[0] if "ETag" in found else None
-        if not is_resource_modified(environ, etag=etag,
-                                    last_modified=found.get("Last-Modified")):
+        if any(name in environ for name in CONDITIONS) and _not_modified(environ, headers):
             kept = [(n, v) for n, v in headers if n in NOT_MODIFIED_HEADERS]
             start_response("304 NOT MODIFIED", [*kept, ("X-Cache", source)])
             return []
@@ -542,6 +589,13 @@ class GuestPages:
 
 # A request's conditions, as WSGI names them: what may turn a 200 into a 304.
 CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+
+
+def _not_modified(environ, headers) -> bool:
+    found = dict(headers)
+    etag = unquote_etag(found["ETag"])[0] if "ETag" in found else None
+    return not is_resource_modified(environ, etag=etag,
+                                    last_modified=found.get("Last-Modified"))
 
 # What a 304 repeats of the answer it stands for (RFC 9110, 15.4.5).
 NOT_MODIFIED_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "Vary", "Expires",

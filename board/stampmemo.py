@@ -1,4 +1,4 @@
-"""Guests' page stamps kept in this process between two changes, on PostgreSQL.
+"""Guests' page stamps kept in this process between two changes (PostgreSQL; SQLite's below).
 
 A guest page served from the cache (board/pagecache.py) still reads its stamp, one small
 query: on SQLite a call into the same process, on PostgreSQL a round trip that costs a cache
@@ -20,7 +20,9 @@ and all of them are dropped whenever anything they are made of may have changed:
   until a new listener is heard).
 
 Members never read the memo: their stamps (the banner's) are always read afresh. STAMP_MEMO
-"off" turns it off; SQLite has no memo (its read costs what a lookup here would).
+"off" turns it off. On SQLite there is no notification to wait for: the stamp connection
+keeps what it read while the file's `PRAGMA data_version` stays the same, which a commit of
+any other connection moves (board/pagecache.py, `read_kept`).
 """
 
 import logging
@@ -163,6 +165,13 @@ def memo_for(engine, setting: str) -> StampMemo | None:
         memo = StampMemo(tuple(args), dict(kwargs))
         _memos[id(engine)] = (pid, engine, memo)
         return memo
+
+
+def kept_on_sqlite(engine, setting: str) -> bool:
+    """Whether a guest's stamps are kept on SQLite, by the stamp connection itself
+    (board/pagecache.py), while the database's `PRAGMA data_version` does not move."""
+    return getattr(_reading, "guest", False) and setting != "off" \
+        and engine.dialect.name == "sqlite"
 
 
 def moved(engine) -> None:

@@ -197,8 +197,11 @@ WRITES = {"reply": _reply, "edit": _edit, "hide thread": _hide_thread, "move": _
           "board renamed": _board_renamed, "member renamed": _member_renamed}
 
 
+@pytest.mark.parametrize("memo", ["off", "auto"])  # guests' stamps read afresh, or kept
 @pytest.mark.parametrize("kind", WRITES)
-def test_a_write_changes_exactly_the_pages_that_show_it(client, site, kind):
+def test_a_write_changes_exactly_the_pages_that_show_it(app, client, site, kind, memo,
+                                                        monkeypatch):
+    monkeypatch.setitem(app.config, "STAMP_MEMO", memo)
     paths = site.paths()
     warm(client, paths.values())
     expected, untouched = WRITES[kind](site)
@@ -213,7 +216,9 @@ def test_a_write_changes_exactly_the_pages_that_show_it(client, site, kind):
         assert client.get(paths[name]).headers["X-Cache"] == "hit", f"{kind}: {name} dropped"
 
 
-def test_a_hidden_post_disappears_at_once(client, site):
+@pytest.mark.parametrize("memo", ["off", "auto"])
+def test_a_hidden_post_disappears_at_once(app, client, site, memo, monkeypatch):
+    monkeypatch.setitem(app.config, "STAMP_MEMO", memo)
     post = forum.reply(site.a1, site.member, "Message à cacher rapidement")
     path = site.paths()["a1"]
     warm(client, [path])
@@ -420,3 +425,21 @@ def test_a_stamp_connection_killed_by_the_server_is_replaced(client, site, datab
     response, page = get(client, path)
     assert response.status_code == 200 and response.headers["X-Cache"] == "hit"
     assert "Site lent depuis ce matin" in page
+
+
+def test_the_routes_guests_ask_for_are_matched_once_and_kept_bounded(client, site, monkeypatch):
+    pages = client.application.wsgi_app
+    assert isinstance(pages, pagecache.GuestPages)
+    monkeypatch.setattr(pages, "ROUTES", 3)
+    pages.routes = {}
+    for _ in range(2):  # matched, then from the memo: the same answers
+        assert client.get(site.paths()["a1"]).status_code == 200
+        assert client.get("/travaux").status_code == 308  # Flask's redirect to /travaux/
+        assert client.get("/threads/999999/absent").status_code == 404  # a stamp's 404
+        assert client.get("/nothing-here").status_code == 404
+        assert client.post("/nothing-here").status_code in (404, 405)
+    assert len(pages.routes) <= 3
+    for number in range(10):
+        assert client.get(f"/nothing-{number}").status_code == 404
+    assert len(pages.routes) <= 3
+    assert client.get(site.paths()["a1"]).headers["X-Cache"] == "hit"
