@@ -64,18 +64,23 @@ def warmed(client, path) -> None:
     client.get(path)
 
 
-def test_a_cached_guest_page_costs_no_query_while_the_listener_is_heard(client, thread):
-    path = path_of(thread)
-    warmed(client, path)
+def assert_free_for_guests_alone(client, path) -> None:
+    """A guest's hit of `path` sends no statement; a member's page reads its stamps afresh
+    (the memo is a guest's alone)."""
     with count_queries() as statements:
         again = client.get(path)
     assert again.status_code == 200 and again.headers["X-Cache"] == "hit"
     assert statements == []
-    # A member's stamps are read afresh: the memo is a guest's alone.
     client.login(make_user().email)
     with count_queries() as statements:
         assert client.get(path).status_code == 200
     assert statements
+
+
+def test_a_cached_guest_page_costs_no_query_while_the_listener_is_heard(client, thread):
+    path = path_of(thread)
+    warmed(client, path)
+    assert_free_for_guests_alone(client, path)
 
 
 def test_a_write_through_another_connection_shows_to_the_next_guest(client, thread):
