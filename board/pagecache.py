@@ -26,6 +26,7 @@ import hashlib
 import logging
 import os
 import pickle
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -86,11 +87,11 @@ def read_stamp(stmt, **params) -> tuple:
     before the page, it is never newer than what the page then shows."""
     engine, setting = db.engine, current_app.config["STAMP_MEMO"]
     memo = stampmemo.memo_for(engine, setting)
+    key = (stmt, tuple(sorted(params.items())))
     if memo is not None:
-        row = memo.read((stmt, tuple(sorted(params.items()))),
-                        lambda: _stamps.read(stmt, params))
+        row = memo.read(key, lambda: _stamps.read(stmt, params))
     elif stampmemo.kept_on_sqlite(engine, setting):
-        row = _stamps.read_kept(stmt, params)
+        row = _stamps.read_kept(key, stmt, params)
     else:
         row = _stamps.read(stmt, params)
     if row is None:
@@ -122,7 +123,7 @@ class _StampConnection(threading.local):
                     raise
         return None  # not reached: the second attempt returns or raises
 
-    def read_kept(self, stmt, params):
+    def read_kept(self, key, stmt, params):
         """`read`, kept until any other connection commits a change to the database file
         (SQLite's `PRAGMA data_version`, a few microseconds where the stamp's statement costs
         forty): this connection never writes, so every change is another's. The version is
@@ -131,13 +132,12 @@ class _StampConnection(threading.local):
         try:
             version = connection.connection.driver_connection.execute(
                 "PRAGMA data_version").fetchone()[0]
-        except Exception:  # noqa: BLE001 - a connection gone bad: `read` replaces it
+        except sqlite3.Error:  # a connection gone bad: `read` replaces it
             self.drop()
             return self.read(stmt, params)
         if version != self.version or self.kept is None \
                 or len(self.kept) >= stampmemo.ENTRIES:
             self.kept, self.version = {}, version
-        key = (stmt, tuple(sorted(params.items())))
         try:
             return self.kept[key]
         except KeyError:
@@ -590,16 +590,16 @@ class GuestPages:
 # A request's conditions, as WSGI names them: what may turn a 200 into a 304.
 CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 
+# What a 304 repeats of the answer it stands for (RFC 9110, 15.4.5).
+NOT_MODIFIED_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "Vary", "Expires",
+                        "Content-Location")
+
 
 def _not_modified(environ, headers) -> bool:
     found = dict(headers)
     etag = unquote_etag(found["ETag"])[0] if "ETag" in found else None
     return not is_resource_modified(environ, etag=etag,
                                     last_modified=found.get("Last-Modified"))
-
-# What a 304 repeats of the answer it stands for (RFC 9110, 15.4.5).
-NOT_MODIFIED_HEADERS = ("ETag", "Last-Modified", "Cache-Control", "Vary", "Expires",
-                        "Content-Location")
 
 
 def init_app(app) -> None:

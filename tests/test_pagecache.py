@@ -432,6 +432,8 @@ def test_the_routes_guests_ask_for_are_matched_once_and_kept_bounded(client, sit
     assert isinstance(pages, pagecache.GuestPages)
     monkeypatch.setattr(pages, "ROUTES", 3)
     pages.routes = {}
+    client.get(site.paths()["a1"])
+    assert [found[0] for found in pages.routes.values()] == ["forum.thread"]  # kept
     for _ in range(2):  # matched, then from the memo: the same answers
         assert client.get(site.paths()["a1"]).status_code == 200
         assert client.get("/travaux").status_code == 308  # Flask's redirect to /travaux/
